@@ -1,0 +1,157 @@
+"""The counting loop: latest frame -> detector -> message -> publisher, reconfigurable live."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from count_people.comms import create_publisher
+from count_people.comms.base import Publisher
+from count_people.config import Settings
+from count_people.detectors import Detector, create_detector
+from count_people.frames import Frame, FrameSource, open_source
+from count_people.message import build_message, encode_message
+from count_people.stats import FpsWindow, StatsLine
+
+log = logging.getLogger("count_people")
+
+SOURCE_KEYS = frozenset({"source", "poll_interval"})
+PUBLISHER_KEYS = frozenset({"publish", "qos", "queue_size"})
+
+
+@dataclass
+class FrameTiming:
+    """Where one frame's time went, in milliseconds."""
+
+    inference_ms: float = 0.0
+    publish_ms: float = 0.0
+
+
+class Counter:
+    """Owns the source, detector and publisher; ``reconfigure`` swaps them between frames."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        source: FrameSource | None = None,
+        detector: Detector | None = None,
+        publisher: Publisher | None = None,
+    ) -> None:
+        self.settings = settings
+        self.detector = detector or self._load_detector(settings)
+        self.source = source or open_source(settings)
+        self.publisher = publisher or create_publisher(settings)
+        self.fps = FpsWindow()
+        self.stats_line = StatsLine(settings.stats_interval)
+        self.frames_processed = 0
+        self.last_timing = FrameTiming()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _load_detector(settings: Settings) -> Detector:
+        detector = create_detector(settings)
+        started = time.monotonic()
+        detector.load()
+        detector.check_classes(settings.classes)
+        log.info("loaded %s detector %s in %.1f s", settings.detector, detector.name,
+                 time.monotonic() - started)
+        return detector
+
+    def reconfigure(self, new: Settings) -> set[str]:
+        """Apply new settings without a restart; raises UserError (old settings stay) if invalid.
+
+        Threshold, classes, topic, rate and the like apply from the next frame; a new model
+        is loaded beside the running one and swapped in only once it loaded.
+        """
+        changed = self.settings.changed_keys(new)
+        if not changed:
+            return changed
+        detector = self.detector
+        if changed & set(detector.reload_keys):
+            detector = self._load_detector(new)
+        else:
+            detector.check_classes(new.classes)
+        source = open_source(new) if changed & SOURCE_KEYS else None
+        publisher = create_publisher(new) if changed & PUBLISHER_KEYS else None
+        with self._lock:
+            old_source, old_publisher = self.source, self.publisher
+            detector.settings = new
+            self.settings, self.detector = new, detector
+            self.stats_line.interval = new.stats_interval
+            if source is not None:
+                self.source = source
+                old_source.close()
+            if publisher is not None:
+                self.publisher = publisher
+        if publisher is not None:
+            threading.Thread(target=old_publisher.close, daemon=True).start()
+        log.info("configuration updated: %s", ", ".join(sorted(changed)))
+        return changed
+
+    def run(self, stop: threading.Event) -> int:
+        """Process frames until ``stop`` is set or an offline source ends; then flush."""
+        next_due = 0.0
+        while not stop.is_set():
+            delay = next_due - time.monotonic()
+            if delay > 0 and stop.wait(delay):
+                break
+            source = self.source
+            frame = source.next_frame(stop)
+            if frame is None:
+                if source is self.source:  # exhausted or stopped, not swapped by reconfigure
+                    break
+                continue
+            started = time.monotonic()
+            with self._lock:
+                self.process(frame)
+            if self.settings.max_fps > 0:
+                next_due = started + 1.0 / self.settings.max_fps
+            self._maybe_log_stats()
+        self.source.close()
+        self.publisher.close(timeout=2.0)
+        self._log_stats(time.monotonic())
+        return 0
+
+    def process(self, frame: Frame) -> dict:
+        """Detect, build and publish the message of one frame; returns the message."""
+        settings = self.settings
+        started = time.perf_counter()
+        detections = self.detector.detect(frame.image)
+        inference_done = time.perf_counter()
+        height, width = frame.image.shape[:2]
+        message = build_message(
+            camera_id=settings.camera_id,
+            thing_name=settings.thing_name,
+            classes=settings.classes,
+            detections=detections,
+            frame_size=(width, height),
+            capture_time=frame.capture_time,
+            publish_time=time.time(),
+            fps=self.fps.tick(),
+            inference_ms=(inference_done - started) * 1000.0,
+            frame_age_ms=frame.age_ms,
+            model=self.detector.name,
+            max_boxes=settings.max_boxes,
+        )
+        topic = settings.topic.format(thing=settings.thing_name, camera=settings.camera_id)
+        self.publisher.publish(topic, encode_message(message))
+        self.last_timing = FrameTiming(
+            (inference_done - started) * 1000.0, (time.perf_counter() - inference_done) * 1000.0
+        )
+        self.frames_processed += 1
+        self.stats_line.add(message["count"], message["inference_ms"], frame.age_ms)
+        return message
+
+    def _maybe_log_stats(self) -> None:
+        now = time.monotonic()
+        if self.stats_line.due(now):
+            self._log_stats(now)
+
+    def _log_stats(self, now: float) -> None:
+        publish = self.publisher.stats
+        extra = (f", corrupt frames {self.source.skipped}, sent {publish.sent},"
+                 f" failed {publish.failed}, dropped {publish.dropped}")
+        log.info("%s", self.stats_line.render(now, self.settings.classes[0], extra))

@@ -1,0 +1,181 @@
+"""One interface for every transport, and a queued base for those that can go away.
+
+Detection must never wait on a network: ``publish`` only enqueues. A transport that
+loses its connection keeps at most ``queue_size`` messages, dropping (and counting) the
+oldest, and reconnects with capped exponential backoff in its own thread.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+
+class MessageRejected(Exception):
+    """The transport is fine but refuses this one message (too large, not authorised)."""
+
+
+@dataclass
+class PublishStats:
+    """Counters every publisher keeps; read by the stats line and metrics."""
+
+    sent: int = 0
+    failed: int = 0
+    dropped: int = 0
+
+
+class Publisher(ABC):
+    """Sends one encoded message to a topic."""
+
+    def __init__(self) -> None:
+        self.stats = PublishStats()
+
+    @abstractmethod
+    def publish(self, topic: str, payload: bytes) -> None:
+        """Hand a message over without blocking the caller."""
+
+    def close(self, timeout: float = 2.0) -> None:  # noqa: B027 - optional hook
+        """Flush what can be flushed within ``timeout`` seconds and release the transport."""
+
+    @property
+    def healthy(self) -> bool:
+        """False while the transport is known to be unable to deliver."""
+        return True
+
+
+class Backoff:
+    """Capped exponential delays: 0.5, 1, 2, ... up to ``cap`` seconds; reset on success."""
+
+    def __init__(self, first: float = 0.5, cap: float = 30.0) -> None:
+        self.first, self.cap = first, cap
+        self.attempt = 0
+
+    def next_delay(self) -> float:
+        delay = min(self.cap, self.first * (2**self.attempt))
+        self.attempt += 1
+        return delay
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+class QueuedPublisher(Publisher):
+    """Bounded queue drained by a worker thread that (re)connects with backoff.
+
+    Subclasses implement ``connect``, ``send`` and ``disconnect``; any exception from them
+    is a connection loss: the message in hand is retried after reconnecting.
+    """
+
+    log = logging.getLogger("count_people.comms")
+
+    def __init__(self, description: str, queue_size: int, backoff: Backoff | None = None) -> None:
+        super().__init__()
+        self.description = description
+        self.backoff = backoff or Backoff()
+        self._queue: collections.deque[tuple[str, bytes]] = collections.deque()
+        self._queue_size = queue_size
+        self._cond = threading.Condition()
+        self._closing = False
+        self._connected = False
+        self._thread = threading.Thread(target=self._run, name=f"publisher:{description}", daemon=True)
+        self._thread.start()
+
+    @abstractmethod
+    def connect(self) -> None:
+        """Open the transport; raise on failure."""
+
+    @abstractmethod
+    def send(self, topic: str, payload: bytes) -> None:
+        """Deliver one message; raise MessageRejected for this message alone, anything else
+        when the connection is lost."""
+
+    @abstractmethod
+    def disconnect(self) -> None:
+        """Close the transport; must not raise."""
+
+    @property
+    def healthy(self) -> bool:
+        return self._connected
+
+    def publish(self, topic: str, payload: bytes) -> None:
+        with self._cond:
+            if len(self._queue) >= self._queue_size:
+                self._queue.popleft()
+                self.stats.dropped += 1
+                if self.stats.dropped == 1 or self.stats.dropped % 100 == 0:
+                    self.log.warning("%s: queue full, %d message(s) dropped so far",
+                                     self.description, self.stats.dropped)
+            self._queue.append((topic, payload))
+            self._cond.notify()
+
+    def close(self, timeout: float = 2.0) -> None:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._queue and self._connected and time.monotonic() < deadline:
+                self._cond.wait(min(0.05, max(0.0, deadline - time.monotonic())))
+            self._closing = True
+            left = len(self._queue)
+            self._cond.notify_all()
+        self._thread.join(max(0.0, deadline - time.monotonic()) + 0.5)
+        if left:
+            self.stats.dropped += left
+            self.log.warning("%s: %d unsent message(s) dropped at shutdown", self.description, left)
+
+    def _run(self) -> None:
+        while not self._closing:
+            if not self._connected and not self._try_connect():
+                continue
+            with self._cond:
+                while not self._queue and not self._closing:
+                    self._cond.wait()
+                if self._closing:
+                    break
+                topic, payload = self._queue[0]
+            try:
+                self.send(topic, payload)
+            except MessageRejected as exc:
+                self.stats.failed += 1
+                self.log.warning("%s: message to %s rejected: %s", self.description, topic, exc)
+                self._pop_sent(payload)
+                continue
+            except Exception as exc:  # any failure of the transport means: reconnect
+                self.stats.failed += 1
+                self.log.warning("%s: send failed (%s); reconnecting", self.description, exc)
+                self._drop_connection()
+                continue
+            self.stats.sent += 1
+            self._pop_sent(payload)
+        self._drop_connection()
+
+    def _pop_sent(self, payload: bytes) -> None:
+        with self._cond:
+            if self._queue and self._queue[0][1] is payload:  # unless overflow already dropped it
+                self._queue.popleft()
+            self._cond.notify_all()
+
+    def _try_connect(self) -> bool:
+        try:
+            self.connect()
+        except Exception as exc:
+            delay = self.backoff.next_delay()
+            self.log.warning("%s: cannot connect (%s); retry %d in %.1f s",
+                             self.description, exc, self.backoff.attempt, delay)
+            with self._cond:
+                self._cond.wait_for(lambda: self._closing, timeout=delay)
+            return False
+        if self.backoff.attempt:
+            self.log.info("%s: connected after %d retries", self.description, self.backoff.attempt)
+        else:
+            self.log.info("%s: connected", self.description)
+        self.backoff.reset()
+        self._connected = True
+        return True
+
+    def _drop_connection(self) -> None:
+        if self._connected:
+            self._connected = False
+            self.disconnect()

@@ -1,0 +1,218 @@
+"""Settings shared by flags, environment variables, a YAML/JSON file and Greengrass configuration.
+
+Every key is declared once, as a field of ``Settings``; the same snake_case name is the
+config-file key, the Greengrass configuration key, ``--kebab-case`` flag and
+``COUNT_PEOPLE_UPPER_CASE`` environment variable. Values are parsed and validated in one
+place so every source fails with the same one-line error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
+
+import yaml
+
+from count_people.errors import UserError
+
+ENV_PREFIX = "COUNT_PEOPLE_"
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise ValueError("expected a string")
+    return str(value)
+
+
+def _number(kind: type, low: float | None = None, high: float | None = None) -> Callable[[Any], Any]:
+    def parse(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError(f"expected a {kind.__name__}")
+        try:
+            number = kind(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"expected a {kind.__name__}, got {value!r}") from None
+        if (low is not None and number < low) or (high is not None and number > high):
+            bounds = f"{low if low is not None else '-inf'}..{high if high is not None else 'inf'}"
+            raise ValueError(f"{number} is outside {bounds}")
+        return number
+
+    return parse
+
+
+def _choice(*choices: Any) -> Callable[[Any], Any]:
+    def parse(value: Any) -> Any:
+        for choice in choices:
+            if str(value).lower() == str(choice).lower():
+                return choice
+        raise ValueError(f"expected one of {', '.join(map(str, choices))}, got {value!r}")
+
+    return parse
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise ValueError("expected a comma-separated list of names")
+    names = tuple(str(item).strip() for item in items if str(item).strip())
+    if not names:
+        raise ValueError("expected at least one name")
+    return names
+
+
+def _optional_file(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    path = _text(value)
+    if not Path(path).is_file():
+        raise ValueError(f"file {path!r} does not exist")
+    return path
+
+
+def _context(value: Any) -> str:
+    text = _text(value).strip().lower()
+    if text == "cpu" or re.fullmatch(r"gpu(:\d+)?", text):
+        return text if text != "gpu" else "gpu:0"
+    raise ValueError(f"expected 'cpu' or 'gpu:N', got {value!r}")
+
+
+def _publish(value: Any) -> str:
+    text = _text(value).strip()
+    if text in ("stdout", "ipc"):
+        return text
+    if text.startswith("mqtt://"):
+        url = urlsplit(text)
+        try:
+            port = url.port
+        except ValueError:
+            raise ValueError(f"bad port in {text!r}; expected mqtt://HOST:PORT") from None
+        if not url.hostname or url.path not in ("", "/"):
+            raise ValueError(f"expected mqtt://HOST[:PORT], got {text!r}")
+        return f"mqtt://{url.hostname}:{port or 1883}"
+    raise ValueError(f"expected 'stdout', 'ipc' or mqtt://HOST:PORT, got {value!r}")
+
+
+def _topic(value: Any) -> str:
+    text = _text(value).strip()
+    try:
+        text.format(thing="t", camera="c")
+    except (KeyError, IndexError, ValueError):
+        raise ValueError(f"topic {text!r} may only use the placeholders {{thing}} and {{camera}}") from None
+    if not text or "#" in text or "+" in text:
+        raise ValueError(f"topic {text!r} must be non-empty and free of MQTT wildcards")
+    return text
+
+
+def _option(default: Any, help: str, parse: Callable[[Any], Any], metavar: str | None = None) -> Any:
+    return field(default=default, metadata={"help": help, "parse": parse, "metavar": metavar})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All tunables of the counter; see ``count-people --help``."""
+
+    source: str = _option(
+        "/tmp/data/frame.jpg",
+        "frame file kept fresh by the grabber, a video file, or a folder of images",
+        _text,
+        "PATH",
+    )
+    detector: str = _option("gluoncv", "detector backend", _text, "NAME")
+    model: str = _option(
+        "ssd_512_resnet50_v1_voc", "model name (GluonCV model zoo) or model file", _text, "NAME"
+    )
+    params: str | None = _option(
+        None, "local weights file instead of downloading pretrained ones", _optional_file, "FILE"
+    )
+    context: str = _option("cpu", "where inference runs: cpu or gpu:N", _context, "CTX")
+    input_size: int = _option(512, "short side of the network input in pixels", _number(int, 32, 4096), "PX")
+    threshold: float = _option(0.5, "minimum detection confidence", _number(float, 0.0, 1.0), "SCORE")
+    classes: tuple[str, ...] = _option(("person",), "comma-separated classes to count", _names, "NAMES")
+    max_fps: float = _option(0.0, "process at most this many frames per second (0 = every new frame)",
+                             _number(float, 0.0), "FPS")
+    publish: str = _option("stdout", "where messages go: stdout, ipc or mqtt://HOST:PORT", _publish, "DEST")
+    topic: str = _option("people-counter/{thing}/{camera}", "topic template ({thing}, {camera})", _topic)
+    qos: int = _option(0, "MQTT / IoT Core QoS", _choice(0, 1), "0|1")
+    camera_id: str = _option("camera-1", "camera id carried in messages and topics", _text, "ID")
+    thing_name: str = _option(
+        os.environ.get("AWS_IOT_THING_NAME") or socket.gethostname(),
+        "thing name carried in messages and topics (default: AWS_IOT_THING_NAME or host name)",
+        _text,
+        "NAME",
+    )
+    max_boxes: int = _option(100, "boxes per message; lowest scores dropped beyond it", _number(int, 0), "N")
+    queue_size: int = _option(100, "messages buffered while the broker is away (oldest dropped)",
+                              _number(int, 1), "N")
+    stats_interval: float = _option(10.0, "seconds between stats log lines (0 = off)", _number(float, 0.0), "S")
+    poll_interval: float = _option(0.005, "seconds between checks of an unchanged frame file",
+                                   _number(float, 0.001, 1.0), "S")
+    log_level: str = _option("INFO", "log verbosity", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "LEVEL")
+
+    @classmethod
+    def options(cls) -> list[dataclasses.Field]:
+        return list(dataclasses.fields(cls))
+
+    def updated(self, changes: Mapping[str, Any], origin: str = "configuration") -> Settings:
+        """A copy with ``changes`` parsed and validated; raises UserError naming the bad key."""
+        fields = {f.name: f for f in self.options()}
+        parsed = {}
+        for key, raw in changes.items():
+            name = key.replace("-", "_")
+            if name not in fields:
+                raise UserError(f"{origin}: unknown key {key!r}; valid keys: {', '.join(fields)}")
+            try:
+                parsed[name] = fields[name].metadata["parse"](raw)
+            except ValueError as exc:
+                raise UserError(f"{origin}: bad value for {name}: {exc}") from None
+        return dataclasses.replace(self, **parsed)
+
+    def changed_keys(self, other: Settings) -> set[str]:
+        return {f.name for f in self.options() if getattr(self, f.name) != getattr(other, f.name)}
+
+
+def read_config_file(path: str) -> dict[str, Any]:
+    """Read a YAML or JSON mapping of settings (JSON is valid YAML)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except OSError as exc:
+        raise UserError(f"cannot read config file {path!r}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise UserError(f"config file {path!r} is not valid YAML/JSON: {str(exc).splitlines()[0]}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UserError(f"config file {path!r} must hold a mapping of key: value")
+    return data
+
+
+def environment_settings(environ: Mapping[str, str]) -> dict[str, str]:
+    """Settings given as COUNT_PEOPLE_<KEY> environment variables."""
+    names = {f.name for f in Settings.options()}
+    values = {}
+    for var, value in environ.items():
+        if var.startswith(ENV_PREFIX) and var != ENV_PREFIX + "CONFIG":
+            name = var[len(ENV_PREFIX):].lower()
+            if name not in names:
+                raise UserError(f"unknown environment variable {var}; valid keys: {', '.join(sorted(names))}")
+            values[name] = value
+    return values
+
+
+def load_settings(
+    flags: Mapping[str, Any], environ: Mapping[str, str] | None = None, config_file: str | None = None
+) -> Settings:
+    """Defaults, then the config file, then environment, then flags: later sources win."""
+    environ = os.environ if environ is None else environ
+    config_file = config_file or environ.get(ENV_PREFIX + "CONFIG")
+    settings = Settings()
+    if config_file:
+        settings = settings.updated(read_config_file(config_file), origin=f"config file {config_file}")
+    settings = settings.updated(environment_settings(environ), origin="environment")
+    return settings.updated({k: v for k, v in flags.items() if v is not None}, origin="command line")

@@ -1,0 +1,113 @@
+"""GluonCV model-zoo detectors (SSD, YOLOv3, Faster R-CNN) on MXNet, CPU or GPU.
+
+The frame is decoded once by OpenCV; resizing follows GluonCV's ``transform_test``
+(short side to ``input_size``, long side capped at twice that, area interpolation) and the
+normalisation runs in MXNet on the chosen context, so no PIL or second file read is involved.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Sequence
+
+import cv2
+import numpy as np
+
+from count_people.detectors.base import Detection, Detector
+from count_people.errors import UserError
+
+log = logging.getLogger("count_people.detectors.gluoncv")
+
+MEAN = (0.485, 0.456, 0.406)
+STD = (0.229, 0.224, 0.225)
+
+
+def resized_shape(height: int, width: int, short: int, max_size: int) -> tuple[int, int]:
+    """(new_height, new_width) as GluonCV's ``resize_short_within`` computes it."""
+    scale = short / min(height, width)
+    if round(scale * max(height, width)) > max_size:
+        scale = max_size / max(height, width)
+    return round(height * scale), round(width * scale)
+
+
+class GluonCVDetector(Detector):
+    """Any GluonCV detection model; pretrained weights on first use or a local ``params`` file."""
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self.net: Any = None
+        self.ctx: Any = None
+        self._class_names: tuple[str, ...] = ()
+
+    @property
+    def class_names(self) -> Sequence[str]:
+        return self._class_names
+
+    def load(self) -> None:
+        try:
+            import mxnet as mx
+            from gluoncv import model_zoo
+        except ImportError as exc:
+            raise UserError(
+                f"the gluoncv detector needs MXNet and GluonCV ({exc}); install them with "
+                "pip install 'edge-people-counter[mxnet]' (Python 3.11 or older), or choose another --detector"
+            ) from None
+        self.ctx = self._context(mx)
+        name, params = self.settings.model, self.settings.params
+        if name.lower() not in model_zoo.get_model_list():
+            raise UserError(f"unknown GluonCV model {name!r}; see gluoncv.model_zoo.get_model_list()")
+        try:
+            net = model_zoo.get_model(name, pretrained=params is None, pretrained_base=False, ctx=self.ctx)
+        except Exception as exc:  # download errors come from requests, urllib, or MXNet
+            raise UserError(
+                f"cannot get pretrained weights for {name} ({type(exc).__name__}: {exc}); "
+                "without internet access pass a local weights file with --params FILE"
+            ) from None
+        if params is not None:
+            try:
+                net.load_parameters(params, ctx=self.ctx)
+            except (AssertionError, ValueError, OSError, mx.base.MXNetError) as exc:
+                first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise UserError(f"cannot load {params!r} into {name}: {first_line[:300]}") from None
+        net.hybridize(static_alloc=True)
+        self.net = net
+        self._mx = mx
+        self._class_names = tuple(net.classes)
+
+    def _context(self, mx: Any) -> Any:
+        if self.settings.context == "cpu":
+            return mx.cpu()
+        index = int(self.settings.context.split(":")[1])
+        available = mx.context.num_gpus()
+        if index >= available:
+            raise UserError(
+                f"context {self.settings.context} requested but MXNet sees {available} GPU(s); "
+                "use --context cpu, or install a CUDA build of MXNet (e.g. mxnet-cu112) on a GPU machine"
+            )
+        return mx.gpu(index)
+
+    def preprocess(self, image: np.ndarray) -> Any:
+        """BGR uint8 frame -> normalised (1, 3, H, W) NDArray on the context."""
+        mx = self._mx
+        height, width = image.shape[:2]
+        new_h, new_w = resized_shape(height, width, self.settings.input_size, 2 * self.settings.input_size)
+        resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA)
+        rgb = cv2.cvtColor(resized, cv2.COLOR_BGR2RGB)
+        tensor = mx.nd.image.to_tensor(mx.nd.array(rgb, ctx=self.ctx, dtype="uint8"))
+        return mx.nd.image.normalize(tensor, mean=MEAN, std=STD).expand_dims(0)
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        height, width = image.shape[:2]
+        batch = self.preprocess(image)
+        class_ids, scores, boxes = self.net(batch)
+        class_ids = class_ids[0, :, 0].asnumpy().astype(int)
+        scores = scores[0, :, 0].asnumpy()
+        boxes = boxes[0].asnumpy()
+        scale = np.array([width / batch.shape[3], height / batch.shape[2]] * 2, dtype=np.float32)
+        limit = np.array([width, height, width, height], dtype=np.float32)
+        wanted = {self._class_names.index(c) for c in self.settings.classes}
+        keep = (scores >= self.settings.threshold) & np.isin(class_ids, list(wanted))
+        return [
+            Detection(self._class_names[cid], float(score), tuple(np.clip(box * scale, 0, limit).tolist()))
+            for cid, score, box in zip(class_ids[keep], scores[keep], boxes[keep])
+        ]

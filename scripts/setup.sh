@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# One-time set-up of everything the project needs on a Debian/Ubuntu machine:
+# system packages (when run as root, else a list to install) and a venv in .venv.
+# Idempotent: a second run only re-installs Python packages when pyproject.toml changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  mosquitto
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp
+  gir1.2-gst-rtsp-server-1.0 python3-gst-1.0
+  libgirepository1.0-dev libcairo2-dev pkg-config
+  docker.io debootstrap
+)
+PIP_EXTRAS="${PIP_EXTRAS:-dev,mxnet,grabber}"
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "setup: installing system packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: missing system packages; install them with:" >&2
+    echo "  sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+# The MXNet extra needs Python <= 3.11; prefer 3.11 where the machine has it.
+PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+if [[ ! -x .venv/bin/python ]]; then
+  echo "setup: creating .venv with $PYTHON"
+  "$PYTHON" -m venv .venv
+fi
+stamp=".venv/.installed-$(cat pyproject.toml | sha1sum | cut -c1-12)-${PIP_EXTRAS//,/_}"
+if [[ ! -f $stamp ]]; then
+  echo "setup: installing the project into .venv (extras: $PIP_EXTRAS)"
+  .venv/bin/pip install -q --upgrade pip >/dev/null
+  .venv/bin/pip install -q -e ".[${PIP_EXTRAS}]"
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi
