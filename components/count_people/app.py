@@ -12,6 +12,7 @@ from count_people.comms.base import Publisher
 from count_people.config import Settings
 from count_people.detectors import Detector, create_detector
 from count_people.frames import Frame, FrameSource, open_source
+from count_people.hooks import FrameHook
 from count_people.message import build_message, encode_message
 from count_people.stats import FpsWindow, StatsLine
 
@@ -39,8 +40,10 @@ class Counter:
         source: FrameSource | None = None,
         detector: Detector | None = None,
         publisher: Publisher | None = None,
+        hooks: list[FrameHook] | None = None,
     ) -> None:
         self.settings = settings
+        self.hooks = hooks or []
         self.detector = detector or self._load_detector(settings)
         self.source = source or open_source(settings)
         self.publisher = publisher or create_publisher(settings)
@@ -74,6 +77,8 @@ class Counter:
             detector = self._load_detector(new)
         else:
             detector.check_classes(new.classes)
+        for hook in self.hooks:
+            hook.reconfigure(new)
         source = open_source(new) if changed & SOURCE_KEYS else None
         publisher = create_publisher(new) if changed & PUBLISHER_KEYS else None
         with self._lock:
@@ -112,6 +117,8 @@ class Counter:
             self._maybe_log_stats()
         self.source.close()
         self.publisher.close(timeout=2.0)
+        for hook in self.hooks:
+            hook.close()
         self._log_stats(time.monotonic())
         return 0
 
@@ -136,6 +143,8 @@ class Counter:
             model=self.detector.name,
             max_boxes=settings.max_boxes,
         )
+        for hook in self.hooks:
+            hook.annotate(frame, detections, message)
         topic = settings.topic.format(thing=settings.thing_name, camera=settings.camera_id)
         self.publisher.publish(topic, encode_message(message))
         self.last_timing = FrameTiming(
@@ -143,6 +152,8 @@ class Counter:
         )
         self.frames_processed += 1
         self.stats_line.add(message["count"], message["inference_ms"], frame.age_ms)
+        for hook in self.hooks:
+            hook.observe(frame, detections, message)
         return message
 
     def _maybe_log_stats(self) -> None:
