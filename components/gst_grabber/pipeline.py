@@ -1,0 +1,47 @@
+"""Turns a :class:`GrabberConfig` into a ``gst-launch-1.0`` argument list.
+
+Order matters for CPU: decode (unavoidable for inter-coded video) -> drop frames to the rate cap ->
+scale -> JPEG. Frames the cap drops are never scaled or encoded. ``multifilesink`` writes each
+JPEG with ``g_file_set_contents`` (temporary file + rename), so readers never see a partial file.
+"""
+
+from __future__ import annotations
+
+from typing import List
+
+from gst_grabber.config import GrabberConfig
+
+_PROTOCOLS = {"tcp": "tcp", "udp": "udp", "auto": "tcp+udp+udp-mcast"}
+_DECODERS = {
+    "h264": ["rtph264depay", "!", "avdec_h264"],
+    "h265": ["rtph265depay", "!", "avdec_h265"],
+    "auto": ["decodebin"],
+}
+
+
+def pipeline_elements(config: GrabberConfig) -> List[str]:
+    """The pipeline description as gst-launch tokens (one argv entry each, so no shell quoting)."""
+    tokens = [
+        "rtspsrc", f"location={config.url}", f"protocols={_PROTOCOLS[config.transport]}",
+        f"latency={config.latency_ms}", "!",
+        # Only the video stream: an audio track would otherwise be linked to the decoder too.
+        "application/x-rtp,media=video", "!",
+        *_DECODERS[config.codec], "!",
+    ]
+    if config.max_fps > 0:
+        tokens += ["videorate", "drop-only=true", f"max-rate={config.max_fps}", "!"]
+    if config.max_width > 0:
+        # A width range lets narrower frames pass unscaled; videoscale keeps the aspect ratio.
+        tokens += ["videoscale", "!", f"video/x-raw,width=[1,{config.max_width}],pixel-aspect-ratio=1/1", "!"]
+    # multifilesink treats its location as a printf format: escape '%'.
+    location = str(config.frame_path).replace("%", "%%")
+    tokens += [
+        "videoconvert", "!", "jpegenc", f"quality={config.jpeg_quality}", "!",
+        "multifilesink", f"location={location}", "sync=false", "async=false",
+    ]
+    return tokens
+
+
+def launch_command(config: GrabberConfig) -> List[str]:
+    """Full argv of the child: ``-e`` is absent on purpose; stopping needs no EOS flush of a JPEG sink."""
+    return [config.gst_launch, "-q", *pipeline_elements(config)]

@@ -1,0 +1,32 @@
+"""Fixtures shared by every component's tests (tests/ is on sys.path: ``from support import ...``).
+
+``docker_engine``: a Docker engine with offline base images (see tests/docker_support.py), for any
+component that builds an image.
+"""
+
+from __future__ import annotations
+
+import os
+
+import docker_support
+import pytest
+from support import Mosquitto
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> docker_support.DockerEngine:
+    """An engine with the debootstrap base image; skips only where Docker cannot run, never in CI."""
+    reason = docker_support.unavailable_reason()
+    if reason:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"Docker is required in CI: {reason}")
+        pytest.skip(reason)
+    return docker_support.engine_for_tests()
+
+
+@pytest.fixture
+def mosquitto(tmp_path):
+    """A running mosquitto broker on a free loopback port (stop()/start() to simulate outages)."""
+    broker = Mosquitto(tmp_path).start()
+    yield broker
+    broker.stop()
