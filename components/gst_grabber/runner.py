@@ -112,9 +112,11 @@ class Grabber:
         self.status.state = "starting"
         self._write_status(force=True)
         output: Deque[str] = collections.deque(maxlen=40)
+        command = launch_command(cfg)
+        log.debug("attempt %d: %s", self.status.attempt, " ".join(command))
         try:
             proc = subprocess.Popen(
-                launch_command(cfg), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                 text=True, errors="replace", start_new_session=True, preexec_fn=_die_with_parent,
             )
         except OSError as exc:
