@@ -38,6 +38,12 @@ class MqttPublisher(QueuedPublisher):
             raise ConnectionError("broker did not acknowledge the connection")
         self._client = client
 
+    @property
+    def healthy(self) -> bool:
+        """Connected now (paho notices a lost broker before the next send does)."""
+        client = self._client
+        return client is not None and client.is_connected()
+
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if not reason_code.is_failure:
             self._connected_event.set()

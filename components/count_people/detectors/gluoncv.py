@@ -8,12 +8,13 @@ normalisation runs in MXNet on the chosen context, so no PIL or second file read
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any, Sequence
 
 import cv2
 import numpy as np
 
-from count_people.detectors.base import Detection, Detector
+from count_people.detectors.base import Detection, StagedDetector
 from count_people.errors import UserError
 
 log = logging.getLogger("count_people.detectors.gluoncv")
@@ -30,7 +31,7 @@ def resized_shape(height: int, width: int, short: int, max_size: int) -> tuple[i
     return round(height * scale), round(width * scale)
 
 
-class GluonCVDetector(Detector):
+class GluonCVDetector(StagedDetector):
     """Any GluonCV detection model; pretrained weights on first use or a local ``params`` file."""
 
     def __init__(self, settings: Any) -> None:
@@ -69,6 +70,8 @@ class GluonCVDetector(Detector):
             except (AssertionError, ValueError, OSError, mx.base.MXNetError) as exc:
                 first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise UserError(f"cannot load {params!r} into {name}: {first_line[:300]}") from None
+        # MXNet warns once per hybridized graph about an input type it infers fine anyway.
+        warnings.filterwarnings("ignore", message="Cannot decide type", category=UserWarning)
         net.hybridize(static_alloc=True)
         self.net = net
         self._mx = mx
@@ -96,14 +99,21 @@ class GluonCVDetector(Detector):
         tensor = mx.nd.image.to_tensor(mx.nd.array(rgb, ctx=self.ctx, dtype="uint8"))
         return mx.nd.image.normalize(tensor, mean=MEAN, std=STD).expand_dims(0)
 
-    def detect(self, image: np.ndarray) -> list[Detection]:
-        height, width = image.shape[:2]
+    def prepare(self, image: np.ndarray) -> tuple[Any, tuple[int, int, int, int]]:
         batch = self.preprocess(image)
+        batch.wait_to_read()  # MXNet is asynchronous: without this, forward's time would include preprocessing
+        return batch, (*image.shape[:2], *batch.shape[2:])
+
+    def forward(self, batch: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         class_ids, scores, boxes = self.net(batch)
-        class_ids = class_ids[0, :, 0].asnumpy().astype(int)
-        scores = scores[0, :, 0].asnumpy()
-        boxes = boxes[0].asnumpy()
-        scale = np.array([width / batch.shape[3], height / batch.shape[2]] * 2, dtype=np.float32)
+        return class_ids[0, :, 0].asnumpy().astype(int), scores[0, :, 0].asnumpy(), boxes[0].asnumpy()
+
+    def postprocess(
+        self, outputs: tuple[np.ndarray, np.ndarray, np.ndarray], context: tuple[int, int, int, int]
+    ) -> list[Detection]:
+        class_ids, scores, boxes = outputs
+        height, width, batch_height, batch_width = context
+        scale = np.array([width / batch_width, height / batch_height] * 2, dtype=np.float32)
         limit = np.array([width, height, width, height], dtype=np.float32)
         wanted = {self._class_names.index(c) for c in self.settings.classes}
         keep = (scores >= self.settings.threshold) & np.isin(class_ids, list(wanted))

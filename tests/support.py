@@ -1,0 +1,119 @@
+"""Helpers shared by tests of every component: paths, free ports, real brokers, polling."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Callable, TypeVar
+
+import cv2
+import numpy as np
+import paho.mqtt.client as mqtt
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DIR = Path(os.environ.get("SHARED_DIR", REPO_ROOT.parent / "shared"))
+
+T = TypeVar("T")
+
+
+def shared_path(relative: str) -> Path:
+    """A file under ../shared, or skip the test with the reason when it is absent."""
+    path = SHARED_DIR / relative
+    if not path.exists():
+        pytest.skip(f"{path} is absent (real weights and footage live in ../shared beside the checkout)")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(condition: Callable[[], T], timeout: float = 10.0, interval: float = 0.05, what: str = "") -> T:
+    """Poll until ``condition()`` is truthy and return it; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
+        time.sleep(interval)
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class Mosquitto:
+    """A real mosquitto broker on 127.0.0.1 that a test can stop and start again on the same port."""
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        if not Path(binary).exists():
+            pytest.skip("mosquitto is not installed (apt-get install mosquitto; scripts/setup.sh does it)")
+        self.binary = binary
+        self.port = port or free_port()
+        self.config = workdir / "mosquitto.conf"
+        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        self.log = workdir / "mosquitto.log"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> Mosquitto:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen([self.binary, "-c", str(self.config)], stdout=log, stderr=log)
+        wait_for(lambda: port_open(self.port), 10, what=f"mosquitto on port {self.port}")
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        self.process = None
+
+
+def jpeg_bytes(image: np.ndarray, quality: int = 90) -> bytes:
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return data.tobytes()
+
+
+def replace_frame(path: Path, data: bytes) -> None:
+    """Write like the grabber's multifilesink: temp file then rename, so readers see whole files."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+class Subscriber:
+    """A real MQTT client collecting JSON payloads of one topic filter; reconnects by itself."""
+
+    def __init__(self, port: int, topic: str = "#") -> None:
+        self.messages: list[dict] = []
+        self.client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2)
+        self.client.on_connect = lambda client, *_: client.subscribe(topic, qos=1)
+        self.client.on_message = lambda _c, _u, msg: self.messages.append(json.loads(msg.payload))
+        self.client.reconnect_delay_set(0.1, 0.5)
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+        wait_for(self.client.is_connected, 5, what="subscriber connection")
+        time.sleep(0.2)  # let the SUBACK arrive before publishing starts
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
