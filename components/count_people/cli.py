@@ -14,6 +14,9 @@ from count_people import __version__
 from count_people.config import ENV_PREFIX, Settings, load_settings
 from count_people.errors import UserError
 
+#: Features riding along the counting loop: "module:function" taking Settings, returning FrameHooks.
+HOOK_FACTORIES: list[str] = ["count_people.tracking.hook:create_hooks"]
+
 #: Subcommands besides the default ``run``: name -> "module:function" taking argv.
 SUBCOMMANDS: dict[str, str] = {}
 
@@ -70,7 +73,11 @@ def run(argv: Sequence[str]) -> int:
 
     settings = settings_from_args(build_parser().parse_args(argv))
     setup_logging(settings.log_level)
-    counter = Counter(settings)
+    hooks = []
+    for factory in HOOK_FACTORIES:
+        module_name, function_name = factory.split(":")
+        hooks.extend(getattr(importlib.import_module(module_name), function_name)(settings))
+    counter = Counter(settings, hooks=hooks)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from count_people.errors import UserError
+from count_people.tracking.geometry import LineSpec, ZoneSpec, parse_lines, parse_zones
 
 ENV_PREFIX = "COUNT_PEOPLE_"
 
@@ -147,6 +148,25 @@ class Settings:
         "NAME",
     )
     max_boxes: int = _option(100, "boxes per message; lowest scores dropped beyond it", _number(int, 0), "N")
+    # Tracking, line crossings and zone occupancy (count_people/tracking; README "Lines and zones").
+    lines: tuple[LineSpec, ...] = _option(
+        (), 'named counting lines, {"name": [[x1, y1], [x2, y2]]} in 0..1 frame coordinates, or '
+        '{"name": {"points": ..., "anchor": ..., "margin": ...}}', parse_lines, "JSON")
+    zones: tuple[ZoneSpec, ...] = _option(
+        (), 'named zones, {"name": [[x, y], [x, y], [x, y], ...]} in 0..1 frame coordinates', parse_zones, "JSON")
+    tracker_high_threshold: float = _option(
+        0.5, "detections at least this confident start tracks; weaker ones only extend them",
+        _number(float, 0.0, 1.0), "SCORE")
+    tracker_match_iou: float = _option(0.2, "minimum IoU between a track's predicted box and its detection",
+                                       _number(float, 0.01, 1.0), "IOU")
+    tracker_lost_frames: int = _option(30, "frames a track survives unseen before its id is dropped",
+                                       _number(int, 0, 10000), "N")
+    tracker_confirm_frames: int = _option(2, "frames an object must be seen before it gets a track id",
+                                          _number(int, 1, 100), "N")
+    state_file: str = _option("line-counts.json", "where line totals persist across restarts (relative: to the "
+                              "working directory, the component's work folder; empty = not saved)", _text, "PATH")
+    counts_reset: str = _option("", "change to any new value (e.g. a date) to zero the line totals once", _text,
+                                "TOKEN")
     queue_size: int = _option(100, "messages buffered while the broker is away (oldest dropped)",
                               _number(int, 1), "N")
     stats_interval: float = _option(10.0, "seconds between stats log lines (0 = off)", _number(float, 0.0), "S")

@@ -7,7 +7,8 @@ from typing import Any, Sequence
 
 from count_people.detectors.base import Detection
 
-SCHEMA_VERSION = 1
+#: 2: optional ``lines`` and ``zones`` (count_people/tracking/hook.py).
+SCHEMA_VERSION = 2
 #: AWS IoT Core rejects larger payloads.
 MAX_PAYLOAD_BYTES = 128 * 1024
 

@@ -1,0 +1,163 @@
+"""The frame hook that tracks objects and adds line crossings and zone occupancy to every message.
+
+Message fields (schema version 2; absent while no line / zone is configured). Coordinates are
+normalised to the frame like ``boxes``; every per-class mapping holds every configured class::
+
+    "lines": {"<name>": {
+        "points": [[x1, y1], [x2, y2]],       # as configured; "in" = clockwise of first -> second
+        "in": {"<class>": n}, "out": {"<class>": n},              # totals since "since"
+        "in_delta": {"<class>": n}, "out_delta": {"<class>": n},  # counted since the last message
+        "since": 1717000000.123}}             # epoch s when these totals started (reset / new line)
+    "zones": {"<name>": {
+        "polygon": [[x, y], ...],             # as configured, not closed (last point != first)
+        "occupancy": {"<class>": n}}}         # tracked objects whose anchor is inside now
+
+Totals are saved to ``state_file`` whenever they change and restored at start for every line
+whose points are unchanged; changing ``counts_reset`` to a new value zeroes them once.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from typing import Any, Sequence
+
+from count_people.config import Settings
+from count_people.detectors.base import Detection
+from count_people.frames.base import Frame
+from count_people.hooks import FrameHook
+from count_people.tracking.line_zone import LineCounter
+from count_people.tracking.state import StateWriter, check_writable, read_state
+from count_people.tracking.tracker import Tracker, TrackerParams
+from count_people.tracking.zones import ZoneCounter
+
+TRACKER_KEYS = {"tracker_high_threshold", "tracker_match_iou", "tracker_lost_frames", "tracker_confirm_frames"}
+RELEVANT_KEYS = TRACKER_KEYS | {"lines", "zones", "state_file", "counts_reset", "classes"}
+
+
+def tracker_params(settings: Settings) -> TrackerParams:
+    return TrackerParams(
+        high_threshold=settings.tracker_high_threshold,
+        match_iou=settings.tracker_match_iou,
+        lost_frames=settings.tracker_lost_frames,
+        confirm_frames=settings.tracker_confirm_frames,
+    )
+
+
+def per_class(counts: Counter[str], classes: Sequence[str]) -> dict[str, int]:
+    return {**dict.fromkeys(classes, 0), **counts}
+
+
+class LinesAndZones(FrameHook):
+    """Tracks, counts and persists; idle (no tracking, no fields) while nothing is configured."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._lock = threading.Lock()
+        self.settings = settings
+        self.tracker = Tracker(tracker_params(settings))
+        self.lines: list[LineCounter] = []
+        self.zones = [ZoneCounter(spec) for spec in settings.zones]
+        self.since: dict[str, float] = {}
+        self._writer: StateWriter | None = None
+        saved = {}
+        if settings.lines and settings.state_file:
+            check_writable(settings.state_file)
+            saved = read_state(settings.state_file)
+        self._build_lines(settings, saved)
+
+    def _build_lines(self, settings: Settings, saved: dict[str, Any]) -> None:
+        """New counters with the totals of ``saved`` for lines whose points did not change."""
+        reset = saved.get("counts_reset", settings.counts_reset) != settings.counts_reset
+        previous = {} if reset else saved.get("lines", {})
+        now = time.time()
+        self.lines, self.since = [], {}
+        for spec in settings.lines:
+            counter = LineCounter(spec, settings.tracker_lost_frames)
+            old = previous.get(spec.name)
+            if old and [tuple(p) for p in old["points"]] == list(spec.points):
+                counter.totals = {d: Counter(old[d]) for d in ("in", "out")}
+                self.since[spec.name] = old["since"]
+            else:
+                self.since[spec.name] = now
+            self.lines.append(counter)
+        if settings.lines and settings.state_file:
+            if self._writer is None or self._writer.path != settings.state_file:
+                if self._writer is not None:
+                    self._writer.close()
+                self._writer = StateWriter(settings.state_file)
+            if reset or previous != self._snapshot(settings)["lines"]:
+                self._writer.save(self._snapshot(settings))
+        elif self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def _snapshot(self, settings: Settings) -> dict[str, Any]:
+        return {
+            "counts_reset": settings.counts_reset,
+            "lines": {
+                c.spec.name: {
+                    "points": [list(p) for p in c.spec.points],
+                    "since": self.since[c.spec.name],
+                    **{d: dict(c.totals[d]) for d in ("in", "out")},
+                }
+                for c in self.lines
+            },
+        }
+
+    def annotate(self, frame: Frame, detections: Sequence[Detection], message: dict[str, Any]) -> None:
+        with self._lock:
+            if not self.lines and not self.zones:
+                return
+            height, width = frame.image.shape[:2]
+            classes = self.settings.classes
+            tracks = self.tracker.update(detections)
+            lines, changed = {}, False
+            for counter in self.lines:
+                crossed = counter.update(tracks, (width, height))
+                changed = changed or any(crossed.values())
+                lines[counter.spec.name] = {
+                    "points": [list(p) for p in counter.spec.points],
+                    "in": per_class(counter.totals["in"], classes),
+                    "out": per_class(counter.totals["out"], classes),
+                    "in_delta": per_class(crossed["in"], classes),
+                    "out_delta": per_class(crossed["out"], classes),
+                    "since": round(self.since[counter.spec.name], 3),
+                }
+            if lines:
+                message["lines"] = lines
+            if self.zones:
+                message["zones"] = {
+                    zone.spec.name: {
+                        "polygon": [list(p) for p in zone.spec.polygon],
+                        "occupancy": zone.occupancy(tracks, (width, height), classes),
+                    }
+                    for zone in self.zones
+                }
+            if changed and self._writer is not None:
+                self._writer.save(self._snapshot(self.settings))
+
+    def reconfigure(self, settings: Settings) -> None:
+        changed = self.settings.changed_keys(settings)
+        if not changed & RELEVANT_KEYS:
+            return
+        if settings.lines and settings.state_file and "state_file" in changed:
+            check_writable(settings.state_file)
+        with self._lock:
+            if changed & TRACKER_KEYS:
+                self.tracker = Tracker(tracker_params(settings))
+            current = self._snapshot(self.settings)
+            self._build_lines(settings, current)
+            self.zones = [ZoneCounter(spec) for spec in settings.zones]
+            self.settings = settings
+
+    def close(self) -> None:
+        with self._lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+
+
+def create_hooks(settings: Settings) -> list[FrameHook]:
+    """The hooks of this feature, for ``cli.run``; always present so lines can be added live."""
+    return [LinesAndZones(settings)]

@@ -1,0 +1,106 @@
+"""Line totals persisted on the device so that they survive a restart of the counter.
+
+The file is small JSON rewritten atomically (temporary file, fsync, rename) so a power cut
+leaves the old or the new totals, never half of them. Writes happen on a background thread:
+the counting loop must not wait on flash storage.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from count_people.errors import UserError
+
+log = logging.getLogger("count_people.tracking")
+
+STATE_VERSION = 1
+
+
+def check_writable(path: str) -> None:
+    """Fail at start-up, not at the first crossing, when the state file cannot be written."""
+    folder = Path(path).resolve().parent
+    if not folder.is_dir():
+        raise UserError(f"state_file {path!r}: folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK) or (Path(path).exists() and not os.access(path, os.W_OK)):
+        raise UserError(f"state_file {path!r} is not writable by this user")
+
+
+def read_state(path: str) -> dict[str, Any]:
+    """The saved state, or {} when there is none; an unreadable file is kept aside, not fatal."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+        if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+            raise ValueError(f"not a version {STATE_VERSION} state")
+        return data
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        aside = f"{path}.corrupt"
+        log.warning("line totals in %s are unreadable (%s); starting from zero, old file kept as %s",
+                    path, exc, aside)
+        with contextlib.suppress(OSError):
+            os.replace(path, aside)
+        return {}
+
+
+def write_atomically(path: str, data: dict[str, Any]) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, temporary = tempfile.mkstemp(prefix=".state-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({**data, "version": STATE_VERSION}, handle, separators=(",", ":"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+class StateWriter:
+    """Writes the latest snapshot handed to ``save`` in the background; ``close`` flushes it."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._pending: dict[str, Any] | None = None
+        self._wake = threading.Condition()
+        self._closed = False
+        self._failed = False
+        self._thread = threading.Thread(target=self._run, name="line-state-writer", daemon=True)
+        self._thread.start()
+
+    def save(self, data: dict[str, Any]) -> None:
+        with self._wake:
+            self._pending = data
+            self._wake.notify()
+
+    def close(self, timeout: float = 5.0) -> None:
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while self._pending is None and not self._closed:
+                    self._wake.wait()
+                data, self._pending = self._pending, None
+                if data is None:
+                    return
+            try:
+                write_atomically(self.path, data)
+                self._failed = False
+            except OSError as exc:
+                if not self._failed:  # once per outage, not once per crossing
+                    log.error("cannot save line totals to %s: %s", self.path, exc)
+                self._failed = True
