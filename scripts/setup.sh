@@ -12,6 +12,7 @@ APT_PACKAGES=(
   gir1.2-gst-rtsp-server-1.0 python3-gst-1.0
   libgirepository1.0-dev libcairo2-dev pkg-config
   docker.io debootstrap
+  prometheus influxdb chromium docker-compose
 )
 PIP_EXTRAS="${PIP_EXTRAS:-dev,mxnet,grabber}"
 
@@ -29,6 +30,11 @@ if ((${#missing[@]})); then
     echo "  sudo apt-get install ${missing[*]}" >&2
     exit 1
   fi
+fi
+
+# Debian 12 packages no `docker compose` v2 plugin: a shim runs its docker-compose (v1) for it.
+if [[ $(id -u) -eq 0 ]] && command -v docker >/dev/null && ! docker compose version >/dev/null 2>&1; then
+  install -D -m 755 scripts/docker-compose-plugin.sh /usr/local/lib/docker/cli-plugins/docker-compose
 fi
 
 # The MXNet extra needs Python <= 3.11; prefer 3.11 where the machine has it.

@@ -59,8 +59,8 @@ class Counter:
         started = time.monotonic()
         detector.load()
         detector.check_classes(settings.classes)
-        log.info("loaded %s detector %s in %.1f s", settings.detector, detector.name,
-                 time.monotonic() - started)
+        detector.load_seconds = time.monotonic() - started
+        log.info("loaded %s detector %s in %.1f s", settings.detector, detector.name, detector.load_seconds)
         return detector
 
     def reconfigure(self, new: Settings) -> set[str]:

@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(argv: Sequence[str]) -> int:
     from count_people.app import Counter
+    from count_people.observability import create_hooks as create_observability_hooks
 
     settings = settings_from_args(build_parser().parse_args(argv))
     setup_logging(settings.log_level)
@@ -78,6 +79,7 @@ def run(argv: Sequence[str]) -> int:
         module_name, function_name = factory.split(":")
         hooks.extend(getattr(importlib.import_module(module_name), function_name)(settings))
     counter = Counter(settings, hooks=hooks)
+    counter.hooks.extend(create_observability_hooks(counter))  # metrics, health, live view, InfluxDB
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -110,6 +110,62 @@ def _topic(value: Any) -> str:
     return text
 
 
+class Secret(str):
+    """A string whose repr is masked, so a token never shows in logs or a printed Settings."""
+
+    def __repr__(self) -> str:
+        return "'***'" if self else "''"
+
+
+def _secret(value: Any) -> Secret:
+    return Secret(_text(value).strip())
+
+
+def _switch(value: Any) -> bool:
+    text = str(value).strip().lower()
+    if text in ("1", "true", "on", "yes"):
+        return True
+    if text in ("0", "false", "off", "no"):
+        return False
+    raise ValueError(f"expected on or off, got {value!r}")
+
+
+def _http_url(value: Any) -> str:
+    text = _text(value).strip().rstrip("/")
+    if not text:
+        return ""
+    url = urlsplit(text)
+    try:
+        url.port  # noqa: B018 - validates the port
+    except ValueError:
+        raise ValueError(f"bad port in {text!r}") from None
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ValueError(f"expected http(s)://HOST[:PORT] or empty, got {value!r}")
+    return text
+
+
+def _aliases(value: Any) -> tuple[tuple[str, str], ...]:
+    """``body=person,man=person`` (or a mapping in a config file) -> ((model name, counted label), ...)."""
+    if isinstance(value, dict):
+        pairs = [(str(k), str(v)) for k, v in value.items()]
+    else:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)):
+            raise ValueError("expected MODEL_CLASS=LABEL[,...]")
+        pairs = []
+        for item in map(str, items):
+            if not item.strip():
+                continue
+            name, sep, label = item.partition("=")
+            if not sep:
+                raise ValueError(f"expected MODEL_CLASS=LABEL, got {item.strip()!r}")
+            pairs.append((name, label))
+    pairs = [(name.strip(), label.strip()) for name, label in pairs]
+    if not all(name and label for name, label in pairs):
+        raise ValueError("class names and labels must be non-empty")
+    return tuple(pairs)
+
+
 def _option(default: Any, help: str, parse: Callable[[Any], Any], metavar: str | None = None) -> Any:
     return field(default=default, metadata={"help": help, "parse": parse, "metavar": metavar})
 
@@ -172,6 +228,25 @@ class Settings:
     stats_interval: float = _option(10.0, "seconds between stats log lines (0 = off)", _number(float, 0.0), "S")
     poll_interval: float = _option(0.005, "seconds between checks of an unchanged frame file",
                                    _number(float, 0.001, 1.0), "S")
+    # Observability: HTTP endpoints (/metrics, /healthz, live view) and InfluxDB time series.
+    http_port: int = _option(0, "port serving /metrics, /healthz and the live view (0 = off)",
+                             _number(int, 0, 65535), "PORT")
+    http_host: str = _option("0.0.0.0", "address the HTTP server listens on", _text, "ADDR")
+    live_view: bool = _option(True, "serve the live view page and /frame.jpg on the HTTP port", _switch, "on|off")
+    health_timeout: float = _option(
+        30.0, "seconds without a new frame, or with the publisher unable to deliver, before /healthz fails",
+        _number(float, 0.1), "S")
+    grabber_status: str = _option(
+        "", "grabber status JSON to export (default: <frame stem>.status.json beside the frame file)", _text, "PATH")
+    influx_url: str = _option("", "InfluxDB URL to write counts to, e.g. http://127.0.0.1:8086 (empty = off)",
+                              _http_url, "URL")
+    influx_db: str = _option("people_counter", "InfluxDB 1.x database, or 2.x bucket when influx_org is set",
+                             _text, "NAME")
+    influx_org: str = _option("", "InfluxDB 2.x organisation (selects the /api/v2/write API)", _text, "ORG")
+    influx_token: str = _option("", "InfluxDB 2.x token, or user:password for 1.8+ (never logged)", _secret, "TOKEN")
+    influx_buffer: int = _option(10000, "points kept while InfluxDB is unreachable (oldest dropped)",
+                                 _number(int, 1), "N")
+    influx_interval: float = _option(1.0, "seconds between batched InfluxDB writes", _number(float, 0.01, 60.0), "S")
     log_level: str = _option("INFO", "log verbosity", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "LEVEL")
 
     @classmethod

@@ -30,6 +30,8 @@ class Detector(ABC):
 
     #: Settings keys whose change requires building a new detector (others apply live).
     reload_keys: Sequence[str] = ("detector", "model", "params", "context", "input_size")
+    #: Seconds ``load`` took (set by the Counter; exported as a metric).
+    load_seconds: float = 0.0
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -1,0 +1,1 @@
+"""Prometheus metrics, health checks and the HTTP server that serves them (and the live view)."""

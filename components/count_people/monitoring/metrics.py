@@ -1,0 +1,174 @@
+"""Prometheus metrics of the counting loop, served at ``/metrics``.
+
+Per-frame values (detections, counts, latencies) are recorded in ``observe`` with a few
+dictionary updates; everything the Counter already keeps (frames, publisher and source
+counters, model load time, the grabber's status file) is read only when Prometheus scrapes.
+Each Counter gets its own registry, so several can run in one process (tests) without clashes.
+
+Lines and zones (tracking feature) are exported when messages carry them (shapes in
+``observability.regions``): crossing totals per line, class and direction, occupancy per zone.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+
+from count_people.detectors.base import Detection
+from count_people.frames.base import Frame
+from count_people.hooks import FrameHook
+from count_people.monitoring.grabber import GRABBER_STATES, GrabberStatusFile
+from count_people.monitoring.health import Health
+from count_people.observability import regions
+
+if TYPE_CHECKING:
+    from count_people.app import Counter as CountingLoop
+    from count_people.monitoring.server import Response
+    from count_people.timeseries.influx import InfluxHook
+
+# The *_created series only double the exposition size; nothing here reads them.
+disable_created_metrics()
+
+PREFIX = "people_counter"
+LATENCY_BUCKETS = (0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class CounterMetrics(FrameHook):
+    """Registers the counter's metrics and records each observed frame."""
+
+    def __init__(self, counter: CountingLoop, health: Health, grabber: GrabberStatusFile | None = None,
+                 influx: InfluxHook | None = None) -> None:
+        self.registry = CollectorRegistry()
+        self.counter = counter
+        self.health = health
+        self.grabber = grabber
+        self.influx = influx
+        self.latest: dict[str, Any] = {}
+        self.detections = Counter(f"{PREFIX}_detections", "Detections of counted classes (above threshold)",
+                                  ["camera", "class"], registry=self.registry)
+        self.count = Gauge(f"{PREFIX}_count", "Objects of each class in the latest frame",
+                           ["camera", "class"], registry=self.registry)
+        self.inference = Histogram(f"{PREFIX}_inference_seconds", "Detector time per frame",
+                                   ["camera"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.end_to_end = Histogram(f"{PREFIX}_end_to_end_seconds",
+                                    "Frame capture (file write) to message handed to the publisher",
+                                    ["camera"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.last_frame = Gauge(f"{PREFIX}_last_frame_timestamp_seconds", "Capture time of the last processed frame",
+                                ["camera"], registry=self.registry)
+        self.fps = Gauge(f"{PREFIX}_fps", "Frames processed per second (10 s window)", ["camera"],
+                         registry=self.registry)
+        self.registry.register(_LiveCollector(self))
+
+    def observe(self, frame: Frame, detections: Sequence[Detection], message: dict[str, Any]) -> None:
+        camera = message["camera_id"]
+        for det in detections:
+            self.detections.labels(camera, det.label).inc()
+        for label, n in message["counts"].items():
+            self.count.labels(camera, label).set(n)
+        self.inference.labels(camera).observe(message["inference_ms"] / 1000.0)
+        self.end_to_end.labels(camera).observe(max(0.0, time.time() - frame.capture_time))
+        self.last_frame.labels(camera).set(frame.capture_time)
+        self.fps.labels(camera).set(message["fps"])
+        self.latest = message
+
+    def route(self, query: dict[str, str]) -> Response:
+        return 200, CONTENT_TYPE_LATEST, generate_latest(self.registry)
+
+
+class _LiveCollector(Collector):
+    """Values the Counter, its publisher and the grabber already keep, read at scrape time."""
+
+    def __init__(self, metrics: CounterMetrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        counter = self.metrics.counter
+        camera = counter.settings.camera_id
+        yield from (
+            _single(CounterMetricFamily, f"{PREFIX}_frames_processed", "Frames detected and published",
+                    camera, counter.frames_processed),
+            _single(CounterMetricFamily, f"{PREFIX}_frames_skipped", "Corrupt or truncated frames skipped",
+                    camera, counter.source.skipped),
+        )
+        stats, publisher = counter.publisher.stats, counter.publisher
+        for name, value, text in (("messages_published", stats.sent, "Messages delivered by the publisher"),
+                                  ("publish_failures", stats.failed, "Failed publish attempts"),
+                                  ("messages_dropped", stats.dropped, "Messages dropped (queue full or shutdown)")):
+            yield _single(CounterMetricFamily, f"{PREFIX}_{name}", text, camera, value)
+        yield _single(GaugeMetricFamily, f"{PREFIX}_publisher_up", "1 while the publisher can deliver",
+                      camera, int(publisher.healthy))
+        yield _single(GaugeMetricFamily, f"{PREFIX}_healthy", "1 while /healthz reports ok",
+                      camera, int(self.metrics.health.check()[0]))
+        model = GaugeMetricFamily(f"{PREFIX}_model_load_seconds", "Time the detector took to load",
+                                  labels=["camera", "model"])
+        model.add_metric([camera, counter.detector.name], counter.detector.load_seconds)
+        yield model
+        yield from self._lines_and_zones(camera, self.metrics.latest)
+        yield from self._grabber(camera)
+        yield from self._influx(camera)
+
+    @staticmethod
+    def _lines_and_zones(camera: str, message: dict[str, Any]) -> Iterator[Metric]:
+        crossings = list(regions.line_totals(message))
+        if crossings:
+            family = CounterMetricFamily(f"{PREFIX}_line_crossings", "Line crossings since the totals were reset",
+                                         labels=["camera", "line", "class", "direction"])
+            for line, label, direction, n in crossings:
+                family.add_metric([camera, line, label, direction], n)
+            yield family
+        occupancy = list(regions.zone_occupancy(message))
+        if occupancy:
+            family = GaugeMetricFamily(f"{PREFIX}_zone_occupancy", "Objects inside each zone",
+                                       labels=["camera", "zone", "class"])
+            for zone, label, n in occupancy:
+                family.add_metric([camera, zone, label], n)
+            yield family
+
+    def _grabber(self, camera: str) -> Iterator[Metric]:
+        status = self.metrics.grabber.read() if self.metrics.grabber else None
+        yield _single(GaugeMetricFamily, f"{PREFIX}_grabber_status_present",
+                      "1 while the grabber's status file is readable", camera, int(status is not None))
+        if status is None:
+            return
+        now = time.time()
+        if isinstance(status.get("updated_unix"), (int, float)):
+            yield _single(GaugeMetricFamily, f"{PREFIX}_grabber_status_age_seconds",
+                          "Seconds since the grabber last wrote its status", camera, now - status["updated_unix"])
+        if isinstance(status.get("last_frame_unix"), (int, float)):
+            yield _single(GaugeMetricFamily, f"{PREFIX}_grabber_last_frame_timestamp_seconds",
+                          "When the grabber last wrote a frame", camera, status["last_frame_unix"])
+        yield _single(CounterMetricFamily, f"{PREFIX}_grabber_restarts", "Pipeline restarts of the grabber",
+                      camera, float(status.get("restarts") or 0))
+        state = GaugeMetricFamily(f"{PREFIX}_grabber_state", "1 for the grabber's current state",
+                                  labels=["camera", "state"])
+        for name in GRABBER_STATES:
+            state.add_metric([camera, name], int(status.get("state") == name))
+        yield state
+
+
+    def _influx(self, camera: str) -> Iterator[Metric]:
+        writer = self.metrics.influx.writer if self.metrics.influx else None
+        if writer is None:
+            return
+        for name, value, text in (("influx_points_written", writer.stats.written, "Points InfluxDB accepted"),
+                                  ("influx_points_dropped", writer.stats.dropped, "Points lost"),
+                                  ("influx_write_failures", writer.stats.failures, "Failed InfluxDB write requests")):
+            yield _single(CounterMetricFamily, f"{PREFIX}_{name}", text, camera, value)
+        yield _single(GaugeMetricFamily, f"{PREFIX}_influx_up", "1 while the last InfluxDB write succeeded",
+                      camera, int(writer.healthy))
+
+
+def _single(kind: type, name: str, text: str, camera: str, value: float) -> Metric:
+    family = kind(name, text, labels=["camera"])
+    family.add_metric([camera], value)
+    return family
+
+
+def metric_names(registry: CollectorRegistry) -> set[str]:
+    """Every sample name the registry exposes (with _total, _bucket, ... suffixes)."""
+    return {sample.name for metric in registry.collect() for sample in metric.samples}

@@ -1,0 +1,1 @@
+"""Counts as time series: InfluxDB line protocol written over HTTP by a background thread."""
