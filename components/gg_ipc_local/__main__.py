@@ -1,0 +1,5 @@
+import sys
+
+from gg_ipc_local.cli import main
+
+sys.exit(main())
