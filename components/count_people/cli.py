@@ -18,7 +18,10 @@ from count_people.errors import UserError
 HOOK_FACTORIES: list[str] = ["count_people.tracking.hook:create_hooks"]
 
 #: Subcommands besides the default ``run``: name -> "module:function" taking argv.
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {
+    "evaluate": "count_people.evaluation.cli:main",
+    "bench": "count_people.benchmark:main",
+}
 
 EPILOG = f"""\
 Every option can also be set as {ENV_PREFIX}<OPTION> (e.g. {ENV_PREFIX}MAX_FPS=2) or as a key of the

@@ -185,12 +185,24 @@ class Settings:
         "ssd_512_resnet50_v1_voc", "model name (GluonCV model zoo) or model file", _text, "NAME"
     )
     params: str | None = _option(
-        None, "local weights file instead of downloading pretrained ones", _optional_file, "FILE"
+        None, "weights file: GluonCV .params instead of downloading, or the .weights of a Darknet .cfg model",
+        _optional_file, "FILE"
     )
     context: str = _option("cpu", "where inference runs: cpu or gpu:N", _context, "CTX")
-    input_size: int = _option(512, "short side of the network input in pixels", _number(int, 32, 4096), "PX")
+    input_size: int = _option(512, "short side of the network input in pixels (YOLO models: only when the "
+                              "model does not fix it)", _number(int, 32, 4096), "PX")
     threshold: float = _option(0.5, "minimum detection confidence", _number(float, 0.0, 1.0), "SCORE")
     classes: tuple[str, ...] = _option(("person",), "comma-separated classes to count", _names, "NAMES")
+    labels: str | None = _option(None, "class names of a YOLO model, one per line (Darknet .names)",
+                                 _optional_file, "FILE")
+    class_alias: tuple[tuple[str, str], ...] = _option(
+        (), "rename model classes to counted labels, e.g. body=person", _aliases, "CLASS=LABEL,...")
+    resize_mode: str = _option("auto", "fit frames to a YOLO input: stretch, letterbox, or auto (stretch for "
+                               "Darknet, letterbox for YOLOv5/v8 ONNX)", _choice("auto", "stretch", "letterbox"),
+                               "MODE")
+    nms_threshold: float = _option(0.45, "IoU above which a same-class box with a lower score is dropped (YOLO)",
+                                   _number(float, 0.0, 1.0), "IOU")
+    threads: int = _option(0, "CPU threads for inference (0 = runtime default: all cores)", _number(int, 0), "N")
     max_fps: float = _option(0.0, "process at most this many frames per second (0 = every new frame)",
                              _number(float, 0.0), "FPS")
     publish: str = _option("stdout", "where messages go: stdout, ipc or mqtt://HOST:PORT", _publish, "DEST")

@@ -15,6 +15,8 @@ from count_people.errors import UserError
 
 BACKENDS: dict[str, str] = {
     "gluoncv": "count_people.detectors.gluoncv:GluonCVDetector",
+    "opencv": "count_people.detectors.opencv_dnn:OpenCVDetector",
+    "onnxruntime": "count_people.detectors.onnxruntime:OnnxRuntimeDetector",
 }
 
 __all__ = ["BACKENDS", "Detection", "Detector", "create_detector"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -62,3 +62,27 @@ class Detector(ABC):
                 f"unknown class {', '.join(map(repr, unknown))} for model {self.name}; "
                 f"valid classes: {', '.join(self.class_names)}"
             )
+
+
+class StagedDetector(Detector):
+    """A detector split into its three stages, so a benchmark can tell where a frame's time goes.
+
+    ``detect`` is exactly ``postprocess(forward(inputs), context)`` with ``inputs, context =
+    prepare(image)``; timing the stages therefore times the production path, not a copy of it.
+    """
+
+    @abstractmethod
+    def prepare(self, image: np.ndarray) -> tuple[Any, Any]:
+        """Network input for a BGR frame, and what ``postprocess`` needs to map boxes back."""
+
+    @abstractmethod
+    def forward(self, inputs: Any) -> Any:
+        """Run the network alone; outputs are ready (synchronised) when this returns."""
+
+    @abstractmethod
+    def postprocess(self, outputs: Any, context: Any) -> list[Detection]:
+        """Decode outputs into detections of the counted classes in original-frame pixels."""
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        inputs, context = self.prepare(image)
+        return self.postprocess(self.forward(inputs), context)

@@ -1,0 +1,1 @@
+"""Counting accuracy against MOTChallenge ground truth (``count-people evaluate``)."""

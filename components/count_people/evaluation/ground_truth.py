@@ -1,0 +1,58 @@
+"""MOTChallenge ground truth: ``gt/gt.txt`` boxes per frame and the ``seqinfo.ini`` image size."""
+
+from __future__ import annotations
+
+import configparser
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from count_people.errors import UserError
+
+
+def load_ground_truth(path: str | Path) -> dict[int, np.ndarray]:
+    """Frame number (from 1) -> (N, 4) float boxes x0, y0, x1, y1 in ground-truth pixels.
+
+    Lines are ``frame,id,left,top,width,height,conf,...``; MOT16+ marks boxes to ignore with
+    conf 0, so those are left out (MOT15 uses 1 or -1 throughout). A frame without rows
+    has no people, so it is simply absent.
+    """
+    rows: dict[int, list[list[float]]] = defaultdict(list)
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise UserError(f"cannot read ground truth {str(path)!r}: {exc.strerror}") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            fields = [float(value) for value in line.split(",")[:7]]
+            frame, _, left, top, width, height, conf = fields
+        except ValueError:
+            raise UserError(
+                f"{path}:{number}: expected frame,id,left,top,width,height,conf,... (MOTChallenge gt.txt)"
+            ) from None
+        if conf != 0:
+            rows[int(frame)].append([left, top, left + width, top + height])
+    return {frame: np.array(boxes, dtype=np.float32) for frame, boxes in rows.items()}
+
+
+def image_size(seqinfo: str | Path) -> tuple[int, int] | None:
+    """(width, height) of the ground truth's images from ``seqinfo.ini``, None if it says nothing."""
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        if not parser.read(seqinfo, encoding="utf-8"):
+            return None
+        return int(parser["Sequence"]["imWidth"]), int(parser["Sequence"]["imHeight"])
+    except (KeyError, ValueError, configparser.Error):
+        return None
+
+
+def scale_to_frame(truth: dict[int, np.ndarray], truth_size: tuple[int, int] | None,
+                   frame_size: tuple[int, int]) -> dict[int, np.ndarray]:
+    """Ground-truth boxes in the pixels of the frames actually evaluated (a re-encoded, resized video)."""
+    if truth_size is None or truth_size == frame_size:
+        return truth
+    factor = np.array([frame_size[0] / truth_size[0], frame_size[1] / truth_size[1]] * 2, dtype=np.float32)
+    return {frame: boxes * factor for frame, boxes in truth.items()}
