@@ -16,7 +16,8 @@ from count_people.cli import add_settings_arguments, settings_from_args, setup_l
 from count_people.config import Settings
 from count_people.detectors import create_detector
 from count_people.errors import UserError
-from count_people.evaluation.ground_truth import image_size, load_ground_truth, scale_to_frame
+from count_people.evaluation.crossings import CrossingEvaluation, format_crossings
+from count_people.evaluation.ground_truth import image_size, load_ground_truth, load_tracks, scale_to_frame
 from count_people.evaluation.metrics import CountAccuracy
 from count_people.frames import ImageFolder, VideoFile, open_source
 
@@ -40,6 +41,7 @@ def evaluate(settings: Settings, gt: Path, seqinfo: Path | None, every: int = 1,
     detector.check_classes(settings.classes)
     label = settings.classes[0]
     accuracy = CountAccuracy(iou_threshold)
+    crossings = CrossingEvaluation(settings, load_tracks(gt)) if settings.lines else None
     no_boxes = np.zeros((0, 4), np.float32)
     stop = threading.Event()
     scaled: dict[int, np.ndarray] | None = None
@@ -51,14 +53,20 @@ def evaluate(settings: Settings, gt: Path, seqinfo: Path | None, every: int = 1,
             if scaled is None:
                 height, width = frame.image.shape[:2]
                 scaled = scale_to_frame(truth, truth_size, (width, height))
-            boxes = [d.box for d in detector.detect(frame.image) if d.label == label]
+            detections = detector.detect(frame.image)
+            if crossings is not None:
+                crossings.add(frame, detections)
+            boxes = [d.box for d in detections if d.label == label]
             accuracy.add(np.array(boxes, np.float32).reshape(-1, 4), scaled.get(frame.index + 1, no_boxes))
     finally:
         source.close()
     elapsed = time.perf_counter() - started
     if accuracy.frames == 0:
         raise UserError(f"no frames could be read from {settings.source!r}")
-    return {**accuracy.result(), "fps": accuracy.frames / elapsed}
+    result: dict[str, Any] = {**accuracy.result(), "fps": accuracy.frames / elapsed}
+    if crossings is not None:
+        result["crossings"] = crossings.result(truth_size or (width, height), label)
+    return result
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="count-people evaluate",
         description="Measure counting accuracy of the configured detector on a video (or image folder, "
         "--source) with MOTChallenge ground truth: per-frame count MAE/RMSE, and detection precision/recall "
-        "at an IoU threshold. fps is evaluated frames per second of wall time (decoding included).",
+        "at an IoU threshold. fps is evaluated frames per second of wall time (decoding included). With --lines, "
+        "also crossings per line and direction counted by the tracker against those of the ground-truth tracks.",
     )
     parser.add_argument("--gt", type=Path, help="MOTChallenge gt.txt (default: gt/gt.txt beside the source)")
     parser.add_argument("--seqinfo", type=Path,
@@ -91,7 +100,7 @@ def main(argv: Sequence[str]) -> int:
         raise UserError(f"seqinfo file {str(seqinfo)!r} does not exist")
     result = evaluate(settings, gt, seqinfo if seqinfo.is_file() else None, args.every, args.iou)
     if args.json:
-        print(json.dumps({key: round(value, 4) for key, value in result.items()}))
+        print(json.dumps({key: value if key == "crossings" else round(value, 4) for key, value in result.items()}))
     else:
         print(
             f"{Path(settings.source).name}: {result['frames']} frames, count MAE {result['mae']:.3f}, "
@@ -99,4 +108,6 @@ def main(argv: Sequence[str]) -> int:
             f"{result['mean_predicted']:.2f}, precision {result['precision']:.3f}, recall {result['recall']:.3f} "
             f"at IoU {args.iou}, {result['fps']:.1f} fps"
         )
+        if "crossings" in result:
+            print(format_crossings(result["crossings"]))
     return 0

@@ -5,20 +5,19 @@ from __future__ import annotations
 import configparser
 from collections import defaultdict
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
 from count_people.errors import UserError
 
 
-def load_ground_truth(path: str | Path) -> dict[int, np.ndarray]:
-    """Frame number (from 1) -> (N, 4) float boxes x0, y0, x1, y1 in ground-truth pixels.
+def read_rows(path: str | Path) -> Iterator[tuple[int, int, tuple[float, float, float, float]]]:
+    """(frame from 1, track id, (x0, y0, x1, y1) in ground-truth pixels) of every box to count.
 
     Lines are ``frame,id,left,top,width,height,conf,...``; MOT16+ marks boxes to ignore with
-    conf 0, so those are left out (MOT15 uses 1 or -1 throughout). A frame without rows
-    has no people, so it is simply absent.
+    conf 0, so those are left out (MOT15 uses 1 or -1 throughout).
     """
-    rows: dict[int, list[list[float]]] = defaultdict(list)
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -28,14 +27,32 @@ def load_ground_truth(path: str | Path) -> dict[int, np.ndarray]:
             continue
         try:
             fields = [float(value) for value in line.split(",")[:7]]
-            frame, _, left, top, width, height, conf = fields
+            frame, track, left, top, width, height, conf = fields
         except ValueError:
             raise UserError(
                 f"{path}:{number}: expected frame,id,left,top,width,height,conf,... (MOTChallenge gt.txt)"
             ) from None
         if conf != 0:
-            rows[int(frame)].append([left, top, left + width, top + height])
+            yield int(frame), int(track), (left, top, left + width, top + height)
+
+
+def load_ground_truth(path: str | Path) -> dict[int, np.ndarray]:
+    """Frame number (from 1) -> (N, 4) float boxes x0, y0, x1, y1 in ground-truth pixels.
+
+    A frame without rows has no people, so it is simply absent.
+    """
+    rows: dict[int, list[tuple[float, float, float, float]]] = defaultdict(list)
+    for frame, _, box in read_rows(path):
+        rows[frame].append(box)
     return {frame: np.array(boxes, dtype=np.float32) for frame, boxes in rows.items()}
+
+
+def load_tracks(path: str | Path) -> dict[int, list[tuple[int, tuple[float, float, float, float]]]]:
+    """Track id -> [(frame, box)] in frame order: what true line crossings are computed from."""
+    tracks: dict[int, list[tuple[int, tuple[float, float, float, float]]]] = defaultdict(list)
+    for frame, track, box in read_rows(path):
+        tracks[track].append((frame, box))
+    return {track: sorted(rows) for track, rows in tracks.items()}
 
 
 def image_size(seqinfo: str | Path) -> tuple[int, int] | None:

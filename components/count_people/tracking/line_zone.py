@@ -25,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
-from count_people.tracking.geometry import LineSpec, Point, anchor_point
+from count_people.tracking.geometry import Box, LineSpec, Point, anchor_point
 from count_people.tracking.tracker import Track
 
 #: Hand-over radius in box heights of the vanished track.
@@ -44,6 +44,41 @@ class _Side:
     seen: int  # frame number last seen
 
 
+@dataclass(frozen=True)
+class PixelLine:
+    """A line spec in the pixels of one frame size, with a unit normal towards ``in``."""
+
+    a: Point
+    d: Point  # second point minus first
+    normal: Point
+
+    @classmethod
+    def of(cls, spec: LineSpec, frame_size: tuple[int, int]) -> PixelLine:
+        width, height = frame_size
+        (ax, ay), (bx, by) = ((x * width, y * height) for x, y in spec.points)
+        dx, dy = bx - ax, by - ay
+        length = math.hypot(dx, dy)
+        return cls((ax, ay), (dx, dy), (-dy / length, dx / length))
+
+    def distance(self, p: Point) -> float:
+        """Signed distance of ``p`` from the line in pixels, > 0 on the ``in`` side."""
+        return (p[0] - self.a[0]) * self.normal[0] + (p[1] - self.a[1]) * self.normal[1]
+
+    def band(self, box: Box, margin: float) -> float:
+        """``margin`` times the box's extent across the line, in pixels."""
+        return margin * (abs(self.normal[0]) * (box[2] - box[0]) + abs(self.normal[1]) * (box[3] - box[1]))
+
+    def through_segment(self, q: Point, p: Point) -> bool:
+        """Whether the straight path q -> p (on opposite sides) meets the drawn segment."""
+        (ax, ay), (dx, dy) = self.a, self.d
+        ex, ey = p[0] - q[0], p[1] - q[1]
+        denominator = dx * ey - dy * ex
+        if denominator == 0:
+            return False
+        t = ((q[0] - ax) * ey - (q[1] - ay) * ex) / denominator
+        return 0.0 <= t <= 1.0
+
+
 class LineCounter:
     """In/out totals of one line; feed it the tracks of every frame with ``update``."""
 
@@ -57,27 +92,22 @@ class LineCounter:
     def update(self, tracks: Sequence[Track], frame_size: tuple[int, int]) -> dict[str, Counter[str]]:
         """Advance one frame; returns this frame's crossings {"in": {label: n}, "out": ...}."""
         self._frame += 1
-        width, height = frame_size
-        (ax, ay), (bx, by) = ((x * width, y * height) for x, y in self.spec.points)
-        dx, dy = bx - ax, by - ay
-        length = math.hypot(dx, dy)
-        nx, ny = -dy / length, dx / length  # unit normal towards "in"
+        line = PixelLine.of(self.spec, frame_size)
         crossed: dict[str, Counter[str]] = {"in": Counter(), "out": Counter()}
         present = {t.id for t in tracks}
         for track in tracks:
-            x0, y0, x1, y1 = track.box
             p = anchor_point(track.box, self.spec.anchor)
-            distance = (p[0] - ax) * nx + (p[1] - ay) * ny
-            band = self.spec.margin * (abs(nx) * (x1 - x0) + abs(ny) * (y1 - y0))
+            distance, band = line.distance(p), line.band(track.box, self.spec.margin)
             side = 1 if distance > band else -1 if distance < -band else 0
+            height = track.box[3] - track.box[1]
             state = self._states.get(track.id) or self._hand_over(track, p, present)
             if state is None:
-                state = self._states[track.id] = _Side(track.label, side, p, p, y1 - y0, self._frame)
+                state = self._states[track.id] = _Side(track.label, side, p, p, height, self._frame)
             if side:
-                if state.side and side != state.side and self._through_segment(state.point, p, (ax, ay), (dx, dy)):
+                if state.side and side != state.side and line.through_segment(state.point, p):
                     crossed["in" if side > 0 else "out"][track.label] += 1
                 state.side, state.point = side, p
-            state.anchor, state.height, state.seen = p, y1 - y0, self._frame
+            state.anchor, state.height, state.seen = p, height, self._frame
         for key in [k for k, s in self._states.items() if self._frame - s.seen > self.lost_frames]:
             del self._states[key]
         for direction, counts in crossed.items():
@@ -97,13 +127,3 @@ class LineCounter:
             return None
         state = self._states[track.id] = self._states.pop(best)
         return state
-
-    @staticmethod
-    def _through_segment(q: Point, p: Point, a: Point, d: tuple[float, float]) -> bool:
-        """Whether the straight path q -> p (on opposite sides) meets the segment a -> a + d."""
-        ex, ey = p[0] - q[0], p[1] - q[1]
-        denominator = ex * d[1] - ey * d[0]
-        if denominator == 0:
-            return False
-        t = ((q[0] - a[0]) * ey - (q[1] - a[1]) * ex) / -denominator
-        return 0.0 <= t <= 1.0
