@@ -8,7 +8,7 @@ import logging
 import signal
 import sys
 import threading
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from count_people import __version__
 from count_people.config import ENV_PREFIX, Settings, load_settings
@@ -46,9 +46,12 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
         )
 
 
+def flags_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    return {key.name: getattr(args, key.name) for key in Settings.options()}
+
+
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    flags = {key.name: getattr(args, key.name) for key in Settings.options()}
-    return load_settings(flags, config_file=args.config)
+    return load_settings(flags_from_args(args), config_file=args.config)
 
 
 def setup_logging(level: str) -> None:
@@ -73,9 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(argv: Sequence[str]) -> int:
     from count_people.app import Counter
+    from count_people.greengrass import GreengrassComponent
     from count_people.observability import create_hooks as create_observability_hooks
 
-    settings = settings_from_args(build_parser().parse_args(argv))
+    args = build_parser().parse_args(argv)
+    component = GreengrassComponent.from_environment(flags_from_args(args), args.config)
+    settings = component.initial_settings() if component else settings_from_args(args)
     setup_logging(settings.log_level)
     hooks = []
     for factory in HOOK_FACTORIES:
@@ -86,6 +92,8 @@ def run(argv: Sequence[str]) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    if component is not None:  # follows configuration updates, reports component state
+        return component.run(counter, stop)
     return counter.run(stop)
 
 

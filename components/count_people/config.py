@@ -208,6 +208,8 @@ class Settings:
     publish: str = _option("stdout", "where messages go: stdout, ipc or mqtt://HOST:PORT", _publish, "DEST")
     topic: str = _option("people-counter/{thing}/{camera}", "topic template ({thing}, {camera})", _topic)
     qos: int = _option(0, "MQTT / IoT Core QoS", _choice(0, 1), "0|1")
+    local_pubsub: bool = _option(False, "with --publish ipc, also publish each message on Greengrass local "
+                                 "pub/sub (same topic) for other components", _choice(False, True), "true|false")
     camera_id: str = _option("camera-1", "camera id carried in messages and topics", _text, "ID")
     thing_name: str = _option(
         os.environ.get("AWS_IOT_THING_NAME") or socket.gethostname(),
@@ -313,13 +315,18 @@ def environment_settings(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def load_settings(
-    flags: Mapping[str, Any], environ: Mapping[str, str] | None = None, config_file: str | None = None
+    flags: Mapping[str, Any], environ: Mapping[str, str] | None = None, config_file: str | None = None,
+    greengrass: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """Defaults, then the config file, then environment, then flags: later sources win."""
+    """Defaults, then the config file, then environment, then the Greengrass component configuration
+    (given when running as a component, which also makes ``publish`` default to ipc), then flags:
+    later sources win."""
     environ = os.environ if environ is None else environ
     config_file = config_file or environ.get(ENV_PREFIX + "CONFIG")
-    settings = Settings()
+    settings = Settings() if greengrass is None else Settings(publish="ipc")
     if config_file:
         settings = settings.updated(read_config_file(config_file), origin=f"config file {config_file}")
     settings = settings.updated(environment_settings(environ), origin="environment")
+    if greengrass is not None:
+        settings = settings.updated(greengrass, origin="Greengrass configuration")
     return settings.updated({k: v for k, v in flags.items() if v is not None}, origin="command line")

@@ -16,7 +16,7 @@ from typing import Sequence
 import yaml
 
 from gg_ipc_local.recipe import Recipe, RecipeError
-from gg_ipc_local.server import ComponentConfiguration, LocalIpcServer
+from gg_ipc_local.server import LocalIpcServer
 from gg_ipc_local.sinks import JsonLinesSink, MqttSink, Sink
 
 SOCKET_ENV = "AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT"
@@ -69,9 +69,7 @@ def load_overrides(path: str) -> dict:
 
 async def serve(args: argparse.Namespace) -> None:
     recipe = Recipe.load(args.recipe, args.thing_name)
-    configuration = ComponentConfiguration(recipe.default_configuration)
-    if args.config:
-        configuration.merge([], load_overrides(args.config))
+    overrides = load_overrides(args.config) if args.config else None
     sinks: list[Sink] = []
     if args.mqtt:
         sinks.append(MqttSink(args.mqtt))
@@ -80,7 +78,7 @@ async def serve(args: argparse.Namespace) -> None:
     if not sinks:
         logging.getLogger("gg_ipc_local").warning("no --mqtt or --jsonl: PublishToIoTCore messages are discarded")
     token = args.token or secrets.token_urlsafe(24)
-    server = LocalIpcServer(args.socket, token, recipe, configuration=configuration.data, sinks=sinks)
+    server = LocalIpcServer(args.socket, token, recipe, configuration=overrides, sinks=sinks)
     await server.start_serving()
     exports = "".join(f"export {k}={shlex.quote(v)}\n"
                       for k, v in component_environment(server, token, args.thing_name).items())

@@ -145,7 +145,10 @@ Handler = Callable[[_Connection, int, dict], Awaitable[tuple[str, dict, bool]]]
 
 
 class LocalIpcServer:
-    """Serves one component (the recipe's) on ``socket_path`` to clients presenting ``token``."""
+    """Serves one component (the recipe's) on ``socket_path`` to clients presenting ``token``.
+
+    ``configuration`` is merged over the recipe's DefaultConfiguration, as a deployment's merge is.
+    """
 
     def __init__(
         self,
@@ -158,8 +161,9 @@ class LocalIpcServer:
     ) -> None:
         self.socket_path, self.recipe = socket_path, recipe
         self._token = token.encode()
-        self.configuration = ComponentConfiguration(
-            recipe.default_configuration if configuration is None else configuration)
+        self.configuration = ComponentConfiguration(recipe.default_configuration)
+        if configuration:
+            self.configuration.merge([], configuration)
         self.sinks = sinks or []
         self.component_state: str | None = None
         self.counts: dict[str, int] = {}
@@ -253,15 +257,6 @@ class LocalIpcServer:
                 self._loop.call_soon_threadsafe(self.request_stop)
         if self._thread is not None:
             self._thread.join(timeout)
-
-    def call(self, function: Callable[[], Any], timeout: float = 10.0) -> Any:
-        """Run ``function`` on the server's loop from another thread and return its result."""
-        assert self._loop is not None
-
-        async def run() -> Any:
-            return function()
-
-        return asyncio.run_coroutine_threadsafe(run(), self._loop).result(timeout)
 
     # -- connections -------------------------------------------------------------------------
 

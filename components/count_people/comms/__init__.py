@@ -18,4 +18,4 @@ def create_publisher(settings: Settings) -> Publisher:
         return MqttPublisher(settings.publish, qos=settings.qos, queue_size=settings.queue_size)
     from count_people.comms.ipc import IpcPublisher
 
-    return IpcPublisher(qos=settings.qos, queue_size=settings.queue_size)
+    return IpcPublisher(qos=settings.qos, queue_size=settings.queue_size, local_pubsub=settings.local_pubsub)

@@ -1,0 +1,106 @@
+"""Publishes through the Greengrass nucleus over IPC: to AWS IoT Core, optionally to local pub/sub too.
+
+The nucleus (or ``gg-ipc-local``) answers each PublishToIoTCore; an answer that is a
+modelled error (UnauthorizedError, InvalidArgumentsError, ServiceError) refuses that one
+message while the connection is fine, anything else means the connection is gone.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+from count_people.comms.base import MessageRejected, QueuedPublisher
+from count_people.errors import UserError
+
+SOCKET_ENV = "AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT"
+TOKEN_ENV = "SVCUID"
+CONNECT_TIMEOUT_S = 5.0
+#: A nucleus that does not answer within this time is treated as gone (reconnect).
+SEND_TIMEOUT_S = 10.0
+
+
+def greengrass_environment(environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:
+    """(socket path, auth token) when running as a Greengrass component, else None."""
+    environ = os.environ if environ is None else environ
+    socket_path, token = environ.get(SOCKET_ENV), environ.get(TOKEN_ENV)
+    return (socket_path, token) if socket_path and token else None
+
+
+def require_ipc(environ: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """(socket path, token), or the one-line UserError saying what is missing (environment or SDK)."""
+    found = greengrass_environment(environ)
+    if found is None:
+        raise UserError(f"Greengrass IPC needs {SOCKET_ENV} and {TOKEN_ENV}: run as a Greengrass component, "
+                        "or export what gg-ipc-local prints")
+    try:
+        import awsiot.greengrasscoreipc  # noqa: F401
+    except ImportError:
+        raise UserError("Greengrass IPC needs the AWS IoT Device SDK; install it with "
+                        "pip install 'edge-people-counter[greengrass]'") from None
+    return found
+
+
+def connect_ipc(environ: Mapping[str, str] | None = None, executor: Any = True) -> Any:
+    """A connected ``GreengrassCoreIPCClientV2``; raises the SDK's exception when the socket does not
+    answer or refuses the token, so callers can retry."""
+    import awsiot.greengrasscoreipc as ipc
+    from awsiot.greengrasscoreipc.clientv2 import GreengrassCoreIPCClientV2
+
+    socket_path, token = require_ipc(environ)
+    client = ipc.connect(ipc_socket=socket_path, authtoken=token, timeout=CONNECT_TIMEOUT_S)
+    return GreengrassCoreIPCClientV2(client=client, executor=executor)
+
+
+def rejection(exc: BaseException) -> str | None:
+    """The server's reason when ``exc`` is a modelled error answer, None for transport failures."""
+    from awsiot.eventstreamrpc import EventStreamOperationError
+
+    if isinstance(exc, EventStreamOperationError):
+        return f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}"
+    return None
+
+
+class IpcPublisher(QueuedPublisher):
+    """PublishToIoTCore at the configured QoS, plus PublishToTopic on local pub/sub when ``local_pubsub``."""
+
+    def __init__(self, qos: int = 0, queue_size: int = 100, local_pubsub: bool = False,
+                 environ: Mapping[str, str] | None = None) -> None:
+        self.qos, self.local_pubsub = qos, local_pubsub
+        self._environ = dict(os.environ if environ is None else environ)
+        socket_path, _ = require_ipc(self._environ)  # fail at start-up, not in the worker thread
+        self._client: Any = None
+        super().__init__(f"greengrass ipc {socket_path}", queue_size)
+
+    def connect(self) -> None:
+        self._client = connect_ipc(self._environ, executor=None)
+
+    def send(self, topic: str, payload: bytes) -> None:
+        from awsiot.greengrasscoreipc.model import BinaryMessage, PublishMessage
+
+        client = self._client
+        if client is None:
+            raise ConnectionError("not connected to the Greengrass nucleus")
+        calls = [lambda: client.publish_to_iot_core_async(topic_name=topic, qos=str(self.qos), payload=payload)]
+        if self.local_pubsub:
+            message = PublishMessage(binary_message=BinaryMessage(message=payload))
+            calls.append(lambda: client.publish_to_topic_async(topic=topic, publish_message=message))
+        refused = []
+        for call in calls:
+            try:
+                call().result(SEND_TIMEOUT_S)
+            except Exception as exc:
+                reason = rejection(exc)
+                if reason is None:
+                    raise
+                refused.append(reason)
+        if refused:
+            raise MessageRejected("; ".join(refused))
+
+    def disconnect(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.close(executor_wait=False)
+            except Exception as exc:  # closing a dead connection must not stop the worker
+                self.log.debug("%s: close failed: %s", self.description, exc)

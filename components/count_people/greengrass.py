@@ -1,0 +1,163 @@
+"""Running as a Greengrass component: configuration from the nucleus, live updates, component state.
+
+The component configuration uses the same keys as the config file; it sits between the
+environment and the flags (flags in the recipe's run command win). Updates arrive through
+SubscribeToConfigurationUpdate and go through ``Counter.reconfigure``: an invalid one is
+logged and rejected while the old configuration keeps running. If the nucleus goes away
+the link reconnects with backoff, re-reads the configuration and subscribes again.
+Publishing has its own connection (comms/ipc.py), so a slow update never delays messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Any, Mapping
+
+from count_people.comms.base import Backoff
+from count_people.comms.ipc import SEND_TIMEOUT_S, connect_ipc, greengrass_environment, require_ipc
+from count_people.config import Settings, load_settings
+from count_people.errors import UserError
+
+log = logging.getLogger("count_people.greengrass")
+
+#: Component configuration keys that belong to Greengrass, not to the counter.
+GREENGRASS_KEYS = frozenset({"accessControl"})
+START_ATTEMPTS = 4
+
+
+class GreengrassComponent:
+    """The counter's configuration and state link to the nucleus."""
+
+    def __init__(self, flags: Mapping[str, Any], config_file: str | None = None,
+                 environ: Mapping[str, str] | None = None, backoff: Backoff | None = None) -> None:
+        self._flags = {k: v for k, v in flags.items() if v is not None}
+        self._config_file = config_file
+        self._environ = dict(os.environ if environ is None else environ)
+        self.socket_path, _ = require_ipc(self._environ)
+        self.backoff = backoff or Backoff()
+        self._client: Any = None
+        self._counter: Any = None
+        self._lock = threading.Lock()  # one configuration change at a time
+        self._wake = threading.Event()  # stop requested, or the update stream closed
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def from_environment(cls, flags: Mapping[str, Any], config_file: str | None = None,
+                         environ: Mapping[str, str] | None = None) -> GreengrassComponent | None:
+        """A component link when the nucleus' IPC variables are set, else None (plain CLI run)."""
+        return cls(flags, config_file, environ) if greengrass_environment(environ) else None
+
+    # -- configuration ---------------------------------------------------------------------------
+
+    def initial_settings(self) -> Settings:
+        """Connect and read the configuration; UserError when the nucleus stays unreachable or it is invalid."""
+        for attempt in range(1, START_ATTEMPTS + 1):
+            try:
+                self._client = connect_ipc(self._environ)
+                break
+            except UserError:
+                raise
+            except Exception as exc:
+                if attempt == START_ATTEMPTS:
+                    raise UserError(f"cannot connect to Greengrass IPC at {self.socket_path}: {exc}") from None
+                delay = self.backoff.next_delay()
+                log.warning("cannot connect to Greengrass IPC (%s); retry %d in %.1f s", exc, attempt, delay)
+                threading.Event().wait(delay)
+        self.backoff.reset()
+        return self._settings()
+
+    def _settings(self) -> Settings:
+        """Current Settings from the nucleus' configuration of this component (UserError if invalid)."""
+        response = self._client.get_configuration_async(key_path=[]).result(SEND_TIMEOUT_S)
+        configuration = {k: v for k, v in (response.value or {}).items() if k not in GREENGRASS_KEYS}
+        shadowed = sorted(set(configuration) & set(self._flags))
+        if shadowed:
+            log.warning("command-line flags override the component configuration of: %s", ", ".join(shadowed))
+        return load_settings(self._flags, self._environ, self._config_file, greengrass=configuration)
+
+    def apply_configuration(self) -> set[str]:
+        """Re-read the configuration and reconfigure the counter; an invalid one is logged and rejected."""
+        with self._lock:
+            try:
+                return self._counter.reconfigure(self._settings())
+            except UserError as exc:
+                log.error("configuration update rejected, the previous configuration keeps running: %s", exc)
+            except Exception as exc:  # link lost mid-read: the reconnect re-applies
+                log.warning("cannot read the component configuration: %s", exc)
+            return set()
+
+    # -- following updates -----------------------------------------------------------------------
+
+    def follow(self, counter: Any) -> None:
+        """Apply configuration updates to ``counter`` from now on and report RUNNING."""
+        self._counter = counter
+        self._thread = threading.Thread(target=self._follow, name="greengrass-config", daemon=True)
+        self._thread.start()
+
+    def _follow(self) -> None:
+        while not self._stopping:
+            try:
+                if self._client is None:
+                    self._client = connect_ipc(self._environ)
+                    log.info("reconnected to Greengrass IPC")
+                self._wake.clear()
+                self._client.subscribe_to_configuration_update_async(
+                    key_path=[], on_stream_event=lambda _event: self.apply_configuration(),
+                    on_stream_error=lambda _error: True, on_stream_closed=self._wake.set,
+                )[0].result(SEND_TIMEOUT_S)
+                self.apply_configuration()  # changes made before subscribing, or while the link was down
+                self.report_state("RUNNING")
+                self.backoff.reset()
+                self._wake.wait()
+            except Exception as exc:  # the nucleus went away or refused: retry with backoff
+                log.warning("Greengrass configuration link failed (%s)", exc)
+            if self._stopping:
+                break
+            self._close_client()
+            delay = self.backoff.next_delay()
+            log.warning("Greengrass configuration link lost; reconnecting in %.1f s", delay)
+            self._wake.clear()
+            self._wake.wait(delay)
+
+    def report_state(self, state: str) -> None:
+        """UpdateState RUNNING or ERRORED, for the console; failures only logged."""
+        client = self._client
+        if client is None:
+            return
+        try:
+            client.update_state_async(state=state).result(SEND_TIMEOUT_S)
+            log.info("reported component state %s", state)
+        except Exception as exc:
+            log.warning("cannot report component state %s: %s", state, exc)
+
+    def _close_client(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.close(executor_wait=False)
+            except Exception as exc:
+                log.debug("closing the IPC client failed: %s", exc)
+
+    def close(self, errored: bool = False) -> None:
+        """Stop following updates; report ERRORED first when the counter failed."""
+        if errored:
+            self.report_state("ERRORED")
+        self._stopping = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(SEND_TIMEOUT_S)
+        self._close_client()
+
+    def run(self, counter: Any, stop: threading.Event) -> int:
+        """``counter.run(stop)`` while following configuration updates."""
+        self.follow(counter)
+        errored = True
+        try:
+            result = counter.run(stop)
+            errored = False
+            return result
+        finally:
+            self.close(errored=errored)

@@ -1,0 +1,96 @@
+"""The IPC publisher against the local IPC server, through the real SDK client and a Unix socket."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from count_people.comms.base import Backoff
+from count_people.comms.ipc import IpcPublisher
+from count_people.errors import UserError
+from gg_ipc_support import IpcServer
+from support import wait_for
+
+TOPIC = "people/thing-1/cam-1"
+
+
+@pytest.fixture
+def ipc(tmp_path):
+    server = IpcServer(tmp_path).start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def publisher_factory(ipc):
+    made = []
+
+    def make(**kwargs) -> IpcPublisher:
+        publisher = IpcPublisher(environ=ipc.env, **kwargs)
+        publisher.backoff = Backoff(first=0.1, cap=0.5)
+        made.append(publisher)
+        return publisher
+
+    yield make
+    for publisher in made:
+        publisher.close(timeout=1)
+
+
+def counts(records: list[dict]) -> list[int]:
+    return [json.loads(r["payload"])["count"] for r in records]
+
+
+@pytest.mark.parametrize("qos", [0, 1])
+def test_messages_reach_iot_core_in_order(ipc, publisher_factory, qos):
+    publisher = publisher_factory(qos=qos)
+    for count in range(10):
+        publisher.publish(TOPIC, json.dumps({"count": count}).encode())
+    wait_for(lambda: publisher.stats.sent == 10, 10, what="10 messages sent")
+    assert counts(ipc.records()) == list(range(10)) and {r["qos"] for r in ipc.records()} == {qos}
+    assert publisher.healthy and publisher.stats.failed == 0
+
+
+def test_local_pubsub_copy(ipc, publisher_factory):
+    listener = ipc.client()
+    local = []
+    listener.subscribe_to_topic(topic="local/#", on_stream_event=local.append)
+    publisher = publisher_factory(local_pubsub=True)
+    publisher.publish("local/cam-1", b'{"count": 1}')  # allowed on local pub/sub, not on IoT Core
+    publisher.publish(TOPIC, b'{"count": 2}')  # allowed on IoT Core, not on local pub/sub
+    wait_for(lambda: publisher.stats.failed == 2, 10, what="both partly refused")
+    wait_for(lambda: local, 10, what="the local pub/sub copy")
+    assert [m.binary_message.message for m in local] == [b'{"count": 1}']
+    assert counts(ipc.records()) == [2]
+    listener.close()
+
+
+def test_refused_messages_are_counted_not_retried(ipc, publisher_factory, caplog):
+    publisher = publisher_factory(qos=1)
+    publisher.publish("people/other-thing/cam-1", b'{"count": 0}')
+    publisher.publish(TOPIC, json.dumps({"count": 1, "pad": "x" * 140_000}).encode())
+    publisher.publish(TOPIC, b'{"count": 2}')
+    wait_for(lambda: publisher.stats.sent == 1, 10, what="the acceptable message")
+    assert publisher.stats.failed == 2 and counts(ipc.records()) == [2]
+    assert "UnauthorizedError" in caplog.text and "InvalidArgumentsError" in caplog.text
+    assert "reconnecting" not in caplog.text, "a refused message is not a connection loss"
+
+
+def test_server_restart_mid_run_resumes(ipc, publisher_factory):
+    publisher = publisher_factory(qos=1, queue_size=50)
+    publisher.publish(TOPIC, b'{"count": 1}')
+    wait_for(lambda: publisher.stats.sent == 1, 10, what="first message")
+    ipc.stop()
+    for count in range(2, 5):
+        publisher.publish(TOPIC, json.dumps({"count": count}).encode())
+    wait_for(lambda: not publisher.healthy, 10, what="the publisher to notice the nucleus is gone")
+    ipc.start()
+    publisher.publish(TOPIC, b'{"count": 5}')
+    wait_for(lambda: 5 in counts(ipc.records()), 20, what="messages after the restart")
+    assert publisher.healthy
+    assert {1, 5} <= set(counts(ipc.records()))
+    assert publisher.stats.sent + publisher.stats.dropped + publisher.stats.failed >= 5
+
+
+def test_outside_greengrass_is_a_one_line_error():
+    with pytest.raises(UserError, match="SVCUID"):
+        IpcPublisher(environ={})

@@ -1,0 +1,169 @@
+"""The counter as a Greengrass component, against the local IPC server: real SDK, socket, detector, broker."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from count_people.app import Counter
+from count_people.comms.base import Backoff
+from count_people.greengrass import GreengrassComponent
+from count_people_fixtures import FAST_GLUONCV_MODEL
+from gg_ipc_support import TOKEN, IpcServer, connect_client, write_recipe
+from support import REPO_ROOT, Subscriber, jpeg_bytes, replace_frame, wait_for
+
+pytest.importorskip("mxnet", reason="the mxnet extra is not installed")
+
+CLASSES = ["person", "car", "dog", "chair", "bottle"]
+
+
+def component_configuration(tmp_path: Path, params: Path) -> dict:
+    """What a deployment would set: the same keys as the config file."""
+    return {"source": str(tmp_path / "frame.jpg"), "model": FAST_GLUONCV_MODEL, "params": str(params),
+            "input_size": 256, "threshold": 0.0, "classes": CLASSES, "stats_interval": 0,
+            "topic": "people/{thing}/{camera}", "camera_id": "cam-1", "qos": 1}
+
+
+class FrameFeeder:
+    """Writes a new version of the frame file every ``interval`` seconds, like the grabber."""
+
+    def __init__(self, path: Path, frame, interval: float = 0.25) -> None:
+        self.path, self.frame, self.interval = path, frame, interval
+        self.stop = threading.Event()
+        replace_frame(path, jpeg_bytes(frame, 80))
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        quality = 60
+        while not self.stop.wait(self.interval):
+            quality = 60 + (quality - 59) % 35
+            replace_frame(self.path, jpeg_bytes(self.frame, quality))
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+
+
+def update_configuration(ipc_env: dict, values: dict) -> None:
+    """Drive an update the way a deployment does (UpdateConfiguration on the component's config)."""
+    client = connect_client(ipc_env["AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT"], ipc_env["SVCUID"])
+    try:
+        client.update_configuration(key_path=[], value_to_merge=values, timestamp=datetime.datetime.now())
+    finally:
+        client.close()
+
+
+def messages(records: list[dict]) -> list[dict]:
+    return [json.loads(r["payload"]) for r in records]
+
+
+def messages_since(records: list[dict], since: float) -> list[dict]:
+    """Messages of frames processed entirely after ``since`` (epoch seconds)."""
+    return [m for m in messages(records) if m["publish_time"] > since]
+
+
+def test_configuration_updates_apply_live_and_survive_a_nucleus_restart(
+        tmp_path, fast_params, frame_bgr, caplog, monkeypatch):
+    configuration = {**component_configuration(tmp_path, fast_params), "thing_name": "thing-1"}
+    ipc = IpcServer(tmp_path, configuration).start()
+    for key, value in ipc.env.items():  # as the nucleus sets them for its components
+        monkeypatch.setenv(key, value)
+    feeder = FrameFeeder(tmp_path / "frame.jpg", frame_bgr)
+    component = GreengrassComponent.from_environment({})
+    component.backoff = Backoff(first=0.1, cap=0.5)
+    stop = threading.Event()
+    try:
+        settings = component.initial_settings()
+        assert settings.publish == "ipc", "ipc is the default inside Greengrass"
+        counter = Counter(settings)
+        counter.publisher.backoff = Backoff(first=0.1, cap=0.5)
+        runner = threading.Thread(target=component.run, args=(counter, stop), daemon=True)
+        runner.start()
+        wait_for(lambda: ipc.server.component_state == "RUNNING", 30, what="UpdateState RUNNING")
+        first = wait_for(lambda: messages(ipc.records()), 60, what="first message")[0]
+        assert min(box["score"] for box in first["boxes"]) < 0.9, "threshold 0 keeps weak detections"
+
+        update_configuration(ipc.env, {"threshold": 1.0})
+        wait_for(lambda: counter.settings.threshold == 1.0, 30, what="the threshold update applied")
+        applied = time.time()  # frames processed under the old settings were all published before this
+        later = wait_for(lambda: messages_since(ipc.records(), applied), 30, what="messages after the update")
+        assert all(box["score"] >= 1.0 for m in later for box in m["boxes"]), "threshold 1 drops weak ones"
+
+        update_configuration(ipc.env, {"threshold": 5})
+        wait_for(lambda: "configuration update rejected" in caplog.text, 30, what="the invalid update rejected")
+        assert "threshold" in caplog.text and counter.settings.threshold == 1.0
+        rejected = time.time()
+        wait_for(lambda: messages_since(ipc.records(), rejected), 30, what="messages after the rejected update")
+
+        ipc.stop()  # the nucleus restarts: publishing and the configuration link both reconnect
+        ipc.start(configuration={**configuration, "threshold": 0.0})
+        wait_for(lambda: counter.settings.threshold == 0.0, 30, what="configuration re-read after the restart")
+        restarted = time.time()
+        resumed = wait_for(lambda: messages_since(ipc.records(), restarted), 30,
+                           what="publishing resumed after the restart")
+        assert min(box["score"] for box in resumed[0]["boxes"]) < 0.9
+        assert runner.is_alive()
+    finally:
+        stop.set()
+        feeder.close()
+        ipc.close()
+    runner.join(15)
+    assert not runner.is_alive()
+
+
+def start_process(args: list[str], env: dict, log: Path) -> subprocess.Popen:
+    with log.open("ab") as handle:
+        return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=handle, cwd=REPO_ROOT)
+
+
+def test_component_runs_unmodified_with_only_the_printed_environment(tmp_path, fast_params, frame_bgr, mosquitto):
+    """gg-ipc-local forwards to mosquitto; count-people gets nothing but what the server printed."""
+    recipe = write_recipe(tmp_path, component_configuration(tmp_path, fast_params))
+    socket_dir = Path(tempfile.mkdtemp(prefix="ggipc-"))  # Unix socket paths are limited to 108 bytes
+    subscriber = Subscriber(mosquitto.port, "people/thing-1/#")
+    server = start_process([sys.executable, "-m", "gg_ipc_local", "--recipe", str(recipe), "--thing-name", "thing-1",
+                            "--socket", str(socket_dir / "ipc.socket"), "--mqtt", mosquitto.url],
+                           dict(os.environ), tmp_path / "server.log")
+    feeder = FrameFeeder(tmp_path / "frame.jpg", frame_bgr)
+    counter = None
+    try:
+        exports = {}
+        for line in server.stdout:
+            line = line.decode().strip()
+            if line.startswith("export "):
+                key, _, value = line[len("export "):].partition("=")
+                exports[key] = value
+            if len(exports) == 3:
+                break
+        assert set(exports) == {"AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT", "SVCUID",
+                                "AWS_IOT_THING_NAME"}
+        assert exports["SVCUID"] != TOKEN and len(exports["SVCUID"]) >= 24, "a random token by default"
+        env = {**exports, "PATH": os.environ["PATH"]}
+        counter = start_process([sys.executable, "-m", "count_people"], env, tmp_path / "counter.log")
+        wait_for(lambda: len(subscriber.messages) >= 3 or counter.poll() is not None, 90,
+                 what="counts at the MQTT subscriber")
+        assert counter.poll() is None, (tmp_path / "counter.log").read_text()[-2000:]
+        message = subscriber.messages[-1]
+        assert message["camera_id"] == "cam-1" and message["thing_name"] == "thing-1"
+        assert message["counts"].keys() == set(CLASSES) and message["boxes"]
+        logs = (tmp_path / "server.log").read_text() + (tmp_path / "counter.log").read_text()
+        assert exports["SVCUID"] not in logs, "the token never reaches logs"
+    finally:
+        feeder.close()
+        subscriber.close()
+        for process in (counter, server):
+            if process is not None and process.poll() is None:
+                process.terminate()
+                process.wait(15)
+        shutil.rmtree(socket_dir, ignore_errors=True)
+    assert counter.returncode == 0, "SIGTERM ends the component cleanly"
