@@ -51,7 +51,10 @@ class DockerEngine:
         return int(self.run("image", "inspect", "--format", "{{.Size}}", name).stdout.strip())
 
     def build(self, context: Path, dockerfile: Path, tag: str, build_args: Optional[dict] = None) -> float:
-        """Builds an image with host networking (apt inside reaches the mirror only that way); returns seconds."""
+        """Builds an image with host networking (apt inside then works even where the bridge has no route out).
+
+        Returns the build time in seconds.
+        """
         args = ["build", "--network", "host", "-t", tag, "-f", str(dockerfile)]
         for key, value in (build_args or {}).items():
             args += ["--build-arg", f"{key}={value}"]
