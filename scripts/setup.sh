@@ -14,7 +14,7 @@ APT_PACKAGES=(
   docker.io debootstrap
   prometheus influxdb chromium docker-compose
 )
-PIP_EXTRAS="${PIP_EXTRAS:-dev,mxnet,grabber,onnxruntime,greengrass}"
+PIP_EXTRAS="${PIP_EXTRAS:-dev,mxnet,grabber,onnxruntime,deploy,greengrass}"
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

@@ -1,0 +1,1 @@
+"""``ggctl``: build, upload, register and deploy this project's Greengrass components in one command each."""

@@ -1,0 +1,114 @@
+"""Deployment configuration: per-component merges from a YAML file, checked before they reach a fleet.
+
+The file maps a component (its ggctl key or its name) to keys of its DefaultConfiguration::
+
+    count_people: {camera_id: door, topic: "shop/{thing}/{camera}", threshold: 0.6}
+    gst-grabber: {rtsp_url: "rtsp://user:secret@10.0.0.5:554/stream1"}
+
+Values are validated by the components' own parsers, so a typo fails here and not on every device.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import yaml
+
+from ggctl import render
+from ggctl.errors import GgctlError
+from ggctl.project import COUNTER, GRABBER, Component
+
+#: Counter keys that are install options rather than Settings keys.
+COUNTER_INSTALL_KEYS = ("install_mxnet", "install_python")
+#: Grabber configuration keys that name a GRABBER_* option differently.
+GRABBER_KEY_TO_FIELD = {"rtsp_url": "url"}
+#: Keys never printed in clear (the camera URL is masked by the grabber's own masking instead).
+SECRET_KEYS = ("influx_token",)
+
+
+def read_merges(path: Path, components: Mapping[str, Component]) -> dict[str, dict]:
+    """{component key: merge} from the YAML file; keys may be ggctl keys or component names."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise GgctlError(f"cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise GgctlError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise GgctlError(f"{path} must map component names to configuration mappings")
+    by_name = {c.name: key for key, c in components.items()}
+    merges: dict[str, dict] = {}
+    for name, merge in data.items():
+        key = name if name in components else by_name.get(name)
+        if key is None:
+            raise GgctlError(f"{path}: unknown component {name!r}; use one of {', '.join([*components, *by_name])}")
+        if not isinstance(merge, dict):
+            raise GgctlError(f"{path}: configuration of {name} must be a mapping of key: value")
+        merges[key] = dict(merge)
+    return merges
+
+
+def _check_counter(merge: Mapping[str, Any], where: str) -> None:
+    from count_people.config import Settings
+    from count_people.errors import UserError
+
+    settings_keys = {k: v for k, v in merge.items() if k not in COUNTER_INSTALL_KEYS}
+    try:
+        Settings().updated(settings_keys, origin=where)
+    except UserError as exc:
+        raise GgctlError(str(exc)) from None
+    if "install_mxnet" in merge and not isinstance(merge["install_mxnet"], bool):
+        raise GgctlError(f"{where}: install_mxnet must be true or false")
+
+
+def _check_grabber(merge: Mapping[str, Any], where: str) -> None:
+    from gst_grabber.config import OPTIONS
+
+    parsers: dict[str, Callable[[str], object]] = {option.field: option.parse for option in OPTIONS}
+    for key, value in merge.items():
+        parse = parsers.get(GRABBER_KEY_TO_FIELD.get(key, key))
+        if parse is None:
+            continue  # container options (frame_dir, docker_network, ...): checked against the defaults only
+        try:
+            parse(str(value))
+        except ValueError as exc:
+            shown = "(hidden: it may hold a password)" if key == "rtsp_url" else repr(value)
+            raise GgctlError(f"{where}: bad value for {key} {shown}: {exc}") from None
+
+
+CHECKS: dict[str, Callable[[Mapping[str, Any], str], None]] = {COUNTER.key: _check_counter, GRABBER.key: _check_grabber}
+
+
+def checked_merge(root: Path, component: Component, merge: Mapping[str, Any]) -> dict:
+    """The merge to deploy: keys must exist in the recipe; the counter's accessControl follows its topic.
+
+    The counter's topic, camera_id and local_pubsub are always deployed explicitly (the file's or the
+    defaults), with accessControl reset and re-merged beside them, so that the grant matches what the
+    device publishes on whatever an earlier deployment had set.
+    """
+    defaults = render.default_configuration(root, component)
+    where = f"configuration of {component.name}"
+    unknown = sorted(set(merge) - set(defaults) | ({"accessControl"} & set(merge)))
+    if unknown:
+        allowed = ", ".join(k for k in defaults if k != "accessControl")
+        raise GgctlError(f"{where}: unknown or ggctl-managed key {', '.join(unknown)}; valid keys: {allowed}")
+    CHECKS[component.key](merge, where)
+    result = dict(merge)
+    if component.key == COUNTER.key:
+        for key in ("topic", "camera_id", "local_pubsub"):
+            result.setdefault(key, defaults[key])
+        result["accessControl"] = render.access_control(component.name, result)
+    return result
+
+
+def masked(merge: Mapping[str, Any]) -> dict:
+    """The merge as printed: the camera URL's password and tokens hidden."""
+    from gst_grabber.masking import mask_url
+
+    def shown(key: str, value: Any) -> Any:
+        if key == "rtsp_url" and isinstance(value, str):
+            return mask_url(value)
+        return "***" if key in SECRET_KEYS and value else value
+
+    return {key: shown(key, value) for key, value in merge.items()}
