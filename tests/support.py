@@ -117,3 +117,21 @@ class Subscriber:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+BODY_MODEL = "models/yolo-fastest/yolo-fastest-1.1_body"
+
+
+def body_model_args(threshold: float = 0.4) -> list[str]:
+    """count-people options for the shared person-only Yolo-Fastest model (skips when ../shared is absent)."""
+    cfg = shared_path(BODY_MODEL + ".cfg")
+    return ["--detector", "opencv", "--model", str(cfg), "--params", str(cfg.with_suffix(".weights")),
+            "--labels", str(cfg.parent / "body.names"), "--class-alias", "body=person",
+            "--threshold", str(threshold)]
+
+
+def message_schema() -> dict:
+    """The counter's message JSON Schema as shipped in the package."""
+    import count_people
+
+    return json.loads((Path(count_people.__file__).parent / "schema" / "message.schema.json").read_text())

@@ -16,8 +16,7 @@ import jsonschema
 import pytest
 from count_people.config import Settings
 from count_people_fixtures import FAST_GLUONCV_MODEL
-from support import jpeg_bytes, replace_frame
-from test_message import SCHEMA
+from support import jpeg_bytes, message_schema, replace_frame
 
 pytest.importorskip("mxnet", reason="the mxnet extra is not installed")
 
@@ -64,7 +63,7 @@ def test_every_replaced_frame_gives_exactly_one_message(tmp_path, frame_bgr, cou
         for quality in range(70, 90):
             replace_frame(frame_file, jpeg_bytes(frame_bgr, quality))
             message = counter.message(timeout=60)
-            jsonschema.validate(message, SCHEMA)
+            jsonschema.validate(message, message_schema())
             assert message["frame_size"] == [640, 480] and message["model"] == FAST_GLUONCV_MODEL
         time.sleep(1.5)  # the unchanged file must not be processed again
         assert counter.lines.empty()
@@ -118,7 +117,7 @@ def test_video_file_and_image_folder_give_one_message_per_frame(tmp_path, frame_
         messages = [json.loads(line) for line in result.stdout.splitlines()]
         assert len(messages) == frames
         for message in messages:
-            jsonschema.validate(message, SCHEMA)
+            jsonschema.validate(message, message_schema())
 
 
 def test_help_documents_every_option():

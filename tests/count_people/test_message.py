@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import count_people
 import jsonschema
 import pytest
 from count_people.detectors.base import Detection
 from count_people.message import MAX_PAYLOAD_BYTES, SCHEMA_VERSION, build_message, encode_message
+from support import message_schema
 
-SCHEMA = json.loads((Path(count_people.__file__).parent / "schema" / "message.schema.json").read_text())
+SCHEMA = message_schema()
 
 
 def message_with(detections, max_boxes=100, classes=("person",)):

@@ -139,7 +139,9 @@ class QueuedPublisher(Publisher):
                 self.send(topic, payload)
             except MessageRejected as exc:
                 self.stats.failed += 1
-                self.log.warning("%s: message to %s rejected: %s", self.description, topic, exc)
+                if self.stats.failed == 1 or self.stats.failed % 100 == 0:
+                    self.log.warning("%s: message to %s rejected (%d so far): %s",
+                                     self.description, topic, self.stats.failed, exc)
                 self._pop_sent(payload)
                 continue
             except Exception as exc:  # any failure of the transport means: reconnect

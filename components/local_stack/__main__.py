@@ -1,0 +1,5 @@
+"""Allows ``python -m local_stack``."""
+
+from local_stack.cli import main
+
+raise SystemExit(main())

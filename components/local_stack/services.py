@@ -1,0 +1,129 @@
+"""Child processes of the local stack: started in order, stopped in reverse, never left behind."""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+log = logging.getLogger("local_stack")
+
+PR_SET_PDEATHSIG = 1
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: SIGTERM it if the stack process dies without cleaning up."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class StackError(RuntimeError):
+    """A service did not come up; the message says which and where its log is."""
+
+
+class Service:
+    """One supervised child process with its own log file and process group.
+
+    Its own group keeps Ctrl-C in the terminal away from it, so the stack stops services in
+    order; the parent-death signal covers a stack that is killed outright.
+    """
+
+    def __init__(self, name: str, argv: Sequence[str], logdir: Path, env: Mapping[str, str] | None = None) -> None:
+        self.name, self.argv = name, list(argv)
+        self.env = {**os.environ, **(env or {})}
+        self.log_path = logdir / f"{name}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, ready: Callable[[], bool] | None = None, timeout: float = 30.0) -> Service:
+        with self.log_path.open("ab") as log_file:
+            self.process = subprocess.Popen(
+                self.argv, stdout=log_file, stderr=subprocess.STDOUT, env=self.env,
+                start_new_session=True, preexec_fn=_die_with_parent,
+            )
+        log.debug("started %s (pid %d)", self.name, self.process.pid)
+        if ready is not None:
+            deadline = time.monotonic() + timeout
+            while not ready():
+                if self.process.poll() is not None:
+                    raise StackError(f"{self.name} exited with {self.process.returncode}; see {self.log_path}")
+                if time.monotonic() > deadline:
+                    raise StackError(f"{self.name} not ready after {timeout:.0f} s; see {self.log_path}")
+                time.sleep(0.05)
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """SIGTERM the process group, SIGKILL what is left after ``timeout``."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log.warning("%s did not stop within %.0f s; killing it", self.name, timeout)
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+            except ProcessLookupError:
+                pass
+        self.process = None
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the process and its live descendants (e.g. gst-launch under the grabber)."""
+        if not self.running:
+            return 0.0
+        return sum(_cpu_seconds(pid) for pid in _descendants(self.process.pid))
+
+    def tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2:].split()  # fields after "pid (comm) "
+
+
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat_fields(int(entry.name))):
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = _stat_fields(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
