@@ -11,7 +11,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from count_people.timeseries.influx import frame_points, measurement
+from count_people.config import Settings
+from count_people.errors import UserError
+from count_people.timeseries.influx import InfluxWriter, frame_points, measurement
 from count_people_observability import CAMERA, RunningCounter
 from support import free_port, wait_for
 
@@ -124,3 +126,17 @@ def test_counts_survive_an_influxdb_outage(tmp_path):
         if counter:
             counter.stop()
         influx.stop()
+
+
+def test_influx_settings_are_validated_and_the_token_never_printed():
+    settings = Settings().updated({"influx_url": "http://influx:8086/", "influx_token": "s3cret"})
+    assert settings.influx_url == "http://influx:8086"
+    assert "s3cret" not in repr(settings) and str(settings.influx_token) == "s3cret"
+    with pytest.raises(UserError, match=r"^command line: bad value for influx_url: expected http\(s\)://"):
+        Settings().updated({"influx_url": "influx:8086"}, origin="command line")
+    writer = InfluxWriter(settings.updated({"influx_org": "acme", "influx_db": "counts"}))
+    try:
+        assert writer.endpoint == "http://influx:8086/api/v2/write?org=acme&bucket=counts&precision=ms"
+        assert "s3cret" not in writer.description
+    finally:
+        writer.close(timeout=0.1)
