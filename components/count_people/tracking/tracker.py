@@ -21,6 +21,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from count_people.detectors.base import Detection
+from count_people.evaluation.metrics import iou_matrix
 from count_people.tracking.geometry import Box
 
 #: Kalman process noise relative to the box height, as in ByteTrack.
@@ -67,17 +68,6 @@ def _xyah(box: Box) -> np.ndarray:
     x0, y0, x1, y1 = box
     h = max(y1 - y0, 1e-6)
     return np.array([(x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / h, h])
-
-
-def iou_matrix(a: Sequence[Box], b: Sequence[Box]) -> np.ndarray:
-    if not len(a) or not len(b):
-        return np.zeros((len(a), len(b)))
-    a_, b_ = np.asarray(a, float)[:, None, :], np.asarray(b, float)[None, :, :]
-    w = np.clip(np.minimum(a_[..., 2], b_[..., 2]) - np.maximum(a_[..., 0], b_[..., 0]), 0, None)
-    h = np.clip(np.minimum(a_[..., 3], b_[..., 3]) - np.maximum(a_[..., 1], b_[..., 1]), 0, None)
-    inter = w * h
-    area = lambda m: (m[..., 2] - m[..., 0]) * (m[..., 3] - m[..., 1])  # noqa: E731
-    return inter / np.maximum(area(a_) + area(b_) - inter, 1e-9)
 
 
 def greedy_match(iou: np.ndarray, min_iou: float) -> list[tuple[int, int]]:
@@ -174,7 +164,8 @@ class ClassTracker:
         tracks: list[Track], detections: list[Detection], min_iou: float, matched: list[Track]
     ) -> list[Detection]:
         """Update matched tracks (appended to ``matched``); return the unmatched detections."""
-        pairs = greedy_match(iou_matrix([t.kalman.box for t in tracks], [d.box for d in detections]), min_iou)
+        predicted = np.array([t.kalman.box for t in tracks]).reshape(-1, 4)
+        pairs = greedy_match(iou_matrix(predicted, np.array([d.box for d in detections]).reshape(-1, 4)), min_iou)
         for r, c in pairs:
             tracks[r].update(detections[c])
             matched.append(tracks[r])

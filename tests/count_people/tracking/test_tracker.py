@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 from count_people.detectors.base import Detection
-from count_people.tracking.tracker import Tracker, TrackerParams, greedy_match, iou_matrix
+from count_people.evaluation.metrics import iou_matrix
+from count_people.tracking.tracker import Tracker, TrackerParams, greedy_match
 
 
 def person(x: float, y: float = 100.0, score: float = 0.9, label: str = "person") -> Detection:
@@ -59,6 +61,6 @@ def test_classes_are_tracked_apart_with_unique_ids():
 
 def test_greedy_matching_prefers_the_best_overlap():
     boxes = [(0, 0, 10, 10), (5, 0, 15, 10)]
-    iou = iou_matrix(boxes, [(6, 0, 16, 10), (0, 0, 10, 10)])
+    iou = iou_matrix(np.array(boxes), np.array([(6, 0, 16, 10), (0, 0, 10, 10)]))
     assert greedy_match(iou, 0.2) == [(0, 1), (1, 0)]
     assert greedy_match(iou, 0.9) == [(0, 1)]
