@@ -88,6 +88,32 @@ def darknet_input_size(cfg: str) -> tuple[int, int]:
         raise UserError(f"{cfg!r} is not a Darknet cfg: it needs a [net] section with width and height") from None
 
 
+def check_darknet_weights(net: cv2.dnn.Net, cfg: str, weights: str) -> None:
+    """Fail when the weights file does not hold exactly the parameters the cfg declares.
+
+    OpenCV reads Darknet weights sequentially and silently accepts a file of another model
+    (too short reads as zeros, too long is ignored), which would count garbage. The file is a
+    header (major, minor, revision as int32, then images seen as int64 from version 0.2 on)
+    followed by one float32 per parameter; the parameters are the blobs OpenCV built from
+    the cfg, except the [yolo] layers' anchors.
+    """
+    header = np.fromfile(weights, dtype=np.int32, count=3)
+    if len(header) < 3:
+        raise UserError(f"Darknet weights {weights!r} are too short to be a weights file")
+    major, minor = int(header[0]), int(header[1])
+    header_bytes = 20 if major * 10 + minor >= 2 and major < 1000 and minor < 1000 else 16
+    declared = sum(
+        blob.size for name in net.getLayerNames() if (layer := net.getLayer(name)).type != "Region"
+        for blob in layer.blobs
+    )
+    stored = (Path(weights).stat().st_size - header_bytes) // 4
+    if stored != declared:
+        raise UserError(
+            f"weights {Path(weights).name} hold {stored} parameters but {Path(cfg).name} declares {declared}; "
+            "the weights belong to another model"
+        )
+
+
 class OpenCVDetector(YoloDetector):
     """YOLO models through ``cv2.dnn``: Darknet cfg+weights or ONNX (YOLOv5/YOLOv8 layouts)."""
 
@@ -102,6 +128,7 @@ class OpenCVDetector(YoloDetector):
                     raise UserError(f"Darknet model {model!r} needs its weights: --params FILE.weights")
                 size = darknet_input_size(model)
                 self.net, layout = cv2.dnn.readNetFromDarknet(model, weights), "darknet"
+                check_darknet_weights(self.net, model, weights)
             elif suffix == ".onnx":
                 size, layout = onnx_input_size(model), None
                 self.net = cv2.dnn.readNetFromONNX(model)
