@@ -34,6 +34,8 @@ MAX_PAYLOAD_BYTES = 128 * 1024
 FRAME_TIMEOUT_S = 10.0
 #: A client that reads slower than this much buffered output is disconnected.
 MAX_WRITE_BUFFER = 8 * 1024 * 1024
+#: How long a client refused at CONNECT may stay before the server closes its connection.
+REJECTED_LINGER_S = 2.0
 NS = "aws.greengrass#"
 
 
@@ -122,7 +124,7 @@ class _Connection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.id = next(self.ids)
         self.reader, self.writer = reader, writer
-        self.connected = False
+        self.connected = self.rejected = False
         self.last_stream_id = 0
         self.closed = False
 
@@ -311,6 +313,9 @@ class LocalIpcServer:
 
     def _handle(self, connection: _Connection, message: es.Message) -> None:
         kind, flags, stream_id = message.message_type, message.flags, message.stream_id
+        if connection.rejected:
+            connection.close()
+            return
         if not connection.connected:
             if kind != es.MessageType.CONNECT or stream_id != 0:
                 self._protocol_error(connection, "the first message must be CONNECT on stream 0")
@@ -332,7 +337,10 @@ class LocalIpcServer:
         if not isinstance(token, str) or not hmac.compare_digest(token.encode(), self._token):
             log.warning("connection %d: rejected: wrong or missing SVCUID auth token", connection.id)
             connection.send(es.rpc_message(es.MessageType.CONNECT_ACK))
-            connection.close()
+            # The client closes on a refused CONNECT_ACK; closing first could race it into a mere
+            # "socket closed", so only close if the client lingers.
+            connection.rejected = True
+            asyncio.get_running_loop().call_later(REJECTED_LINGER_S, connection.close)
             return
         connection.connected = True
         connection.send(es.rpc_message(es.MessageType.CONNECT_ACK, flags=es.Flag.CONNECTION_ACCEPTED))
