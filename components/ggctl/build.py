@@ -155,7 +155,6 @@ def build_all(
         COUNTER.key: build_counter_zip,
         GRABBER.key: lambda r, c, t: build_grabber_tarball(r, c, t, build_args or {}, network),
     }
-    manifest = read_manifest(out)
     built, errors = [], []
     for component in selected:
         folder = out / "artifacts" / component.name / component.version
@@ -171,14 +170,12 @@ def build_all(
         os.replace(partial, target)
         artifact = Artifact(component.key, component.name, component.version, target.name,
                             str(target.resolve()), sha256_file(target), target.stat().st_size)
-        manifest[component.key] = asdict(artifact)
+        record_artifact(out, artifact)
         built.append(artifact)
         recipe_path = write_recipe(root, component, components, bucket, out, artifact)
         report(f"built {component.name} {component.version}: {target} ({artifact.size} bytes), recipe {recipe_path}")
         if gdk:
             _place_for_gdk(root, component, target, recipe_path)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return built, errors
 
 
@@ -209,6 +206,14 @@ def _place_for_gdk(root: Path, component: Component, artifact: Path, recipe: Pat
     recipe_name = (root / component.spec.gdk_dir / "recipe.yaml").resolve().name
     (gdk_root / "recipes").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(recipe, gdk_root / "recipes" / recipe_name)
+
+
+def record_artifact(out: Path, artifact: Artifact) -> None:
+    """Adds ``artifact`` to build/ggctl/artifacts.json, which publish reads."""
+    manifest = read_manifest(out)
+    manifest[artifact.key] = asdict(artifact)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
 def read_manifest(out: Path) -> dict:

@@ -27,7 +27,7 @@ def describe_client_error(code: str, message: str, action: str) -> str:
     if code in _BAD_TOKEN:
         return (f"{action}: AWS rejected the credentials ({code}); "
                 "refresh them (aws sso login / new keys) or pick --profile")
-    if code in ("NoSuchBucket", "404") and "bucket" in action.lower():
+    if code == "NoSuchBucket":
         return f"{action}: the bucket does not exist; run 'ggctl publish' (it creates the bucket) or check --bucket"
     if code == "ConflictException":
         return f"{action}: conflict ({message}); use --bump to register the next patch version"

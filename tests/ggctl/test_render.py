@@ -1,0 +1,186 @@
+"""Recipe rendering: schema, placeholders, recipe variables, accessControl, configuration coverage, artifacts."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from ggctl import build, render
+from ggctl.errors import GgctlError
+from ggctl.project import COUNTER, GRABBER, load_components
+from ggctl_support import RECIPE_SCHEMA, ROOT
+
+BUCKET = "people-counter-artifacts-eu-west-1-123456789012"
+#: Recipe variables the nucleus resolves in lifecycle scripts and accessControl (besides configuration:/KEY).
+NUCLEUS_VARIABLES = {"artifacts:path", "artifacts:decompressedPath", "work:path", "iot:thingName"}
+#: GRABBER_* options the recipe fixes rather than configures: the bind mount, the heartbeat beside the
+#: frame, and the image's own gst-launch.
+GRABBER_FIXED_ENV = {"GRABBER_OUTPUT_DIR", "GRABBER_STATUS_FILE", "GRABBER_GST_LAUNCH"}
+
+
+def _digests(out: Path) -> dict[str, str]:
+    return {entry["file"]: entry["sha256"] for entry in build.read_manifest(out).values()}
+
+
+@pytest.fixture
+def recipes(built: Path, components: dict) -> dict[str, dict]:
+    return {key: render.render(ROOT, c, components, BUCKET, _digests(built)) for key, c in components.items()}
+
+
+def _strings(node) -> list[str]:
+    if isinstance(node, dict):
+        return [s for k, v in node.items() for s in (*_strings(k), *_strings(v))]
+    if isinstance(node, list):
+        return [s for item in node for s in _strings(item)]
+    return [node] if isinstance(node, str) else []
+
+
+@pytest.mark.parametrize("key", [COUNTER.key, GRABBER.key])
+def test_recipe_has_every_required_field_and_no_template_text(recipes: dict, components: dict, key: str) -> None:
+    recipe = recipes[key]
+    jsonschema.validate(recipe, RECIPE_SCHEMA)
+    assert (recipe["ComponentName"], recipe["ComponentVersion"]) == (components[key].name, components[key].version)
+    text = render.dump(recipe)
+    assert not render.PLACEHOLDER.search(text), render.PLACEHOLDER.findall(text)
+    assert not re.search(r"\b(BUCKET_NAME|COMPONENT_NAME|COMPONENT_VERSION)\b", text)
+    assert len(text.encode()) < 16000  # Greengrass' recipe size limit
+    # Every recipe variable is one the nucleus knows, and every configuration one names a default key.
+    defaults = recipe["ComponentConfiguration"]["DefaultConfiguration"]
+    variables = {v for s in _strings(recipe) for v in re.findall(r"\{([A-Za-z]+:[^}]*)\}", s)}
+    assert variables, "recipes use recipe variables"
+    for variable in variables:
+        if variable.startswith("configuration:/"):
+            assert variable.removeprefix("configuration:/") in defaults, variable
+        else:
+            assert variable in NUCLEUS_VARIABLES, variable
+
+
+def test_artifact_uris_and_digests_match_the_built_files(recipes: dict, built: Path, components: dict) -> None:
+    for key, entry in build.read_manifest(built).items():
+        component = components[key]
+        (artifact,) = recipes[key]["Manifests"][0]["Artifacts"]
+        assert artifact["URI"] == f"s3://{BUCKET}/{render.artifact_key(component, entry['file'])}"
+        assert artifact["Digest"] == build.sha256_file(Path(entry["path"])) == entry["sha256"]
+    assert recipes[COUNTER.key]["Manifests"][0]["Artifacts"][0]["Unarchive"] == "ZIP"
+
+
+def test_access_control_grants_exactly_the_configured_topic(recipes: dict, components: dict) -> None:
+    defaults = recipes[COUNTER.key]["ComponentConfiguration"]["DefaultConfiguration"]
+    policies = defaults["accessControl"]
+    assert list(policies) == [render.IPC_MQTT_PROXY]  # local_pubsub is off by default
+    (policy,) = policies[render.IPC_MQTT_PROXY].values()
+    assert policy["operations"] == ["aws.greengrass#PublishToIoTCore"]
+    expected = defaults["topic"].replace("{thing}", "{iot:thingName}").replace("{camera}", defaults["camera_id"])
+    assert policy["resources"] == [expected] == ["people-counter/{iot:thingName}/camera-1"]
+
+    custom = render.access_control("n", {"topic": "shop/{camera}/{thing}/counts", "camera_id": "door",
+                                         "local_pubsub": True})
+    assert custom[render.IPC_MQTT_PROXY]["n:mqttproxy:1"]["resources"] == ["shop/door/{iot:thingName}/counts"]
+    assert custom[render.IPC_PUBSUB]["n:pubsub:1"] == {
+        "policyDescription": "Publish counts on the configured local topic only.",
+        "operations": ["aws.greengrass#PublishToTopic"],
+        "resources": ["shop/door/{iot:thingName}/counts"],
+    }
+    for camera in ("#", "a+b", "*"):
+        with pytest.raises(GgctlError, match="wildcards"):
+            render.access_control("n", {"topic": "t/{camera}", "camera_id": camera})
+
+
+def test_counter_configuration_holds_every_setting(recipes: dict) -> None:
+    from count_people.config import Settings
+    from count_people.greengrass import GREENGRASS_KEYS
+
+    defaults = recipes[COUNTER.key]["ComponentConfiguration"]["DefaultConfiguration"]
+    settings_keys = {f.name for f in Settings.options()} - set(render.COUNTER_FIXED_KEYS)
+    recipe_only = set(defaults) - settings_keys
+    assert settings_keys <= set(defaults)
+    # The counter reads this configuration over IPC and must ignore exactly the recipe's own keys.
+    assert recipe_only <= GREENGRASS_KEYS, recipe_only - GREENGRASS_KEYS
+    parsed = Settings().updated({k: defaults[k] for k in settings_keys})
+    assert parsed.source == "/tmp/data/frame.jpg" and parsed.classes == ("person",)
+    lifecycle = recipes[COUNTER.key]["Manifests"][0]["Lifecycle"]
+    assert "--publish ipc" in lifecycle["Run"]["Script"] and "count-people" in lifecycle["Run"]["Script"]
+    assert "RequiresPrivilege" not in lifecycle["Install"]  # pip into the work folder needs no root
+
+
+def test_grabber_configuration_holds_every_option(recipes: dict) -> None:
+    from gst_grabber.config import OPTIONS, GrabberConfig
+
+    recipe = recipes[GRABBER.key]
+    defaults = recipe["ComponentConfiguration"]["DefaultConfiguration"]
+    run = recipe["Manifests"][0]["Lifecycle"]["Run"]
+    config_defaults = GrabberConfig(url="")
+    for option in OPTIONS:
+        if option.env in GRABBER_FIXED_ENV:
+            continue
+        key = "rtsp_url" if option.field == "url" else option.field
+        assert run["Setenv"][option.env] == f"{{configuration:/{key}}}"
+        assert f"-e {option.env} " in run["Script"] + " "  # passed by name: the value stays off argv
+        if key != "rtsp_url":
+            assert str(option.parse(str(defaults[key]))).lower() == str(getattr(config_defaults, option.field)).lower()
+    assert defaults["rtsp_url"] == ""  # never a literal camera password in the recipe
+    script = run["Script"]
+    assert "--rm" in script and "--restart" not in script and '--user "$(id -u):$(id -g)"' in script
+    assert f'--name "{recipe["ComponentName"]}"' in script
+    assert "source={configuration:/frame_dir},target=/tmp/data" in script
+    lifecycle = recipe["Manifests"][0]["Lifecycle"]
+    assert "docker load" in lifecycle["Install"]["Script"] and lifecycle["Install"]["Timeout"] >= 900
+    assert lifecycle["Shutdown"]["Script"].startswith("docker stop") and recipe["ComponentName"] in lifecycle[
+        "Shutdown"]["Script"]
+
+
+def test_names_are_overridable(built: Path) -> None:
+    components = load_components(ROOT, {"count_people": "com.acme.Counter", "gst-grabber": "com.acme.Grabber"})
+    counter = render.render(ROOT, components[COUNTER.key], components, BUCKET, _digests(built))
+    grabber = render.render(ROOT, components[GRABBER.key], components, BUCKET, _digests(built))
+    assert counter["ComponentName"] == "com.acme.Counter"
+    assert counter["ComponentDependencies"]["com.acme.Grabber"] == {
+        "VersionRequirement": ">=1.0.0 <2.0.0", "DependencyType": "SOFT"}
+    policies = counter["ComponentConfiguration"]["DefaultConfiguration"]["accessControl"][render.IPC_MQTT_PROXY]
+    assert list(policies) == ["com.acme.Counter:mqttproxy:1"]
+    assert counter["Manifests"][0]["Artifacts"][0]["URI"].startswith(f"s3://{BUCKET}/com.acme.Counter/1.0.0/")
+    assert '--name "com.acme.Grabber"' in grabber["Manifests"][0]["Lifecycle"]["Run"]["Script"]
+    with pytest.raises(GgctlError, match="unknown component"):
+        load_components(ROOT, {"nope": "x"})
+
+
+def test_counter_zip_is_reproducible_and_complete(tmp_path: Path, components: dict) -> None:
+    counter = components[COUNTER.key]
+    first, second = tmp_path / "a.zip", tmp_path / "b.zip"
+    build.build_counter_zip(ROOT, counter, first)
+    build.build_counter_zip(ROOT, counter, second)
+    assert first.read_bytes() == second.read_bytes()
+    names = zipfile.ZipFile(first).namelist()
+    assert {"install.sh", "requirements.txt", "requirements-mxnet.txt", "requirements-numpy.txt", "pyproject.toml",
+            "count_people/__init__.py", "count_people/cli.py"} <= set(names)
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    pyproject = zipfile.ZipFile(first).read("pyproject.toml").decode()
+    assert f'version = "{counter.version}"' in pyproject and 'count-people = "count_people.cli:main"' in pyproject
+    for line in (ROOT / "recipes/count_people/requirements.txt").read_text().splitlines():
+        assert not line.strip() or line.startswith("#") or "==" in line, f"unpinned requirement {line!r}"
+
+
+def test_gdk_custom_build_layout(tmp_path: Path) -> None:
+    """`ggctl build --gdk` leaves what `gdk component publish` reads: artifacts/NAME/VERSION and the recipe."""
+    root = tmp_path / "repo"
+    for path in ("recipes", "components/count_people", "docker/grabber"):
+        shutil.copytree(ROOT / path, root / path, symlinks=True,
+                        ignore=shutil.ignore_patterns("__pycache__", "greengrass-build"))
+    for path in ("gdk-config.json", "recipe.yaml"):
+        (root / path).symlink_to(ROOT / path) if path.endswith(".json") else (root / path).symlink_to(
+            "recipes/com.example.count_people.yaml")
+    components = load_components(root)
+    counter = components[COUNTER.key]
+    built, errors = build.build_all(root, components, [counter], root / "build/ggctl", gdk=True, report=print)
+    assert not errors
+    gdk = root / "greengrass-build"
+    artifact = gdk / "artifacts" / counter.name / counter.version / "count_people.zip"
+    assert build.sha256_file(artifact) == built[0].sha256
+    recipe = yaml.safe_load((gdk / "recipes" / "com.example.count_people.yaml").read_text())
+    assert recipe["ComponentName"] == counter.name
+    assert recipe["Manifests"][0]["Artifacts"][0]["URI"] == f"s3://BUCKET_NAME/{counter.name}/1.0.0/count_people.zip"
