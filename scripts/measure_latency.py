@@ -29,7 +29,7 @@ def main() -> int:
     parser.add_argument("video")
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds ignored after the first message")
-    parser.add_argument("--grabber-fps", type=float, default=10.0)
+    parser.add_argument("--grabber-fps", type=int, default=10)
     parser.add_argument("--json", action="store_true")
     args, counter_args = parser.parse_known_args()
 

@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Unknown options go to count-people (see count-people --help).",
     )
     parser.add_argument("source", help="video file to serve as an emulated camera, or the rtsp:// URL of a camera")
-    parser.add_argument("--grabber-fps", type=float, default=10.0, help="grabber rate cap (default: 10)")
+    parser.add_argument("--grabber-fps", type=int, default=10, help="grabber frames per second cap (default: 10)")
     parser.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0: until Ctrl-C)")
     parser.add_argument("--workdir", type=Path, help="logs and sockets go here (default: a new temp folder)")
     parser.add_argument("--json", action="store_true", help="print the raw JSON messages instead of a summary")

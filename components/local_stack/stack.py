@@ -18,7 +18,6 @@ from local_stack.services import Service, StackError, free_port, port_open
 log = logging.getLogger("local_stack")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-COUNTER_RECIPE = REPO_ROOT / "recipes" / "com.example.count_people.yaml"
 
 
 def python_module(module: str, *args: str) -> list[str]:
@@ -39,10 +38,10 @@ class StackOptions:
 
     source: str
     counter_args: list[str] = field(default_factory=list)
-    grabber_fps: float = 10.0
+    grabber_fps: int = 10
     camera_id: str = "camera-1"
     thing_name: str = "local-thing"
-    recipe: Path = COUNTER_RECIPE
+    recipe: Path | None = None  # default: the counter recipe as ggctl renders it for a deployment
     workdir: Path | None = None
 
 
@@ -110,15 +109,31 @@ class LocalStack:
 
     def _start_grabber(self) -> None:
         argv = python_module("gst_grabber.runner", "--output-dir", str(self.frame_dir),
-                             "--output-name", self.frame_file.name, "--max-fps", str(self.options.grabber_fps),
+                             "--output-name", self.frame_file.name, "--max-fps", f"{self.options.grabber_fps:g}",
                              "--watchdog-s", "3", "--backoff-max-s", "2")
         # The URL may carry a password: pass it in the environment, never in argv (visible in ps).
         self._add(Service("grabber", argv, self.workdir, env={"GRABBER_RTSP_URL": self.camera_url})).start()
 
+    def _counter_recipe(self) -> Path:
+        """The recipe the IPC server enforces: the one a deployment would get (same accessControl)."""
+        if self.options.recipe is not None:
+            return self.options.recipe
+        from ggctl.errors import GgctlError
+        from ggctl.project import COUNTER, load_components
+        from ggctl.render import dump, render
+
+        try:
+            components = load_components(REPO_ROOT)
+            recipe = render(REPO_ROOT, components[COUNTER.key], components, "local-stack",
+                            {COUNTER.artifact: "not-uploaded"})
+        except GgctlError as exc:
+            raise StackError(f"cannot render the counter recipe: {exc}") from None
+        path = self.workdir / "counter-recipe.yaml"
+        path.write_text(dump(recipe))
+        return path
+
     def _start_ipc_server(self) -> None:
-        if not self.options.recipe.is_file():
-            raise StackError(f"counter recipe {self.options.recipe} is missing")
-        argv = python_module("gg_ipc_local", "--recipe", str(self.options.recipe), "--socket", str(self.socket_path),
+        argv = python_module("gg_ipc_local", "--recipe", str(self._counter_recipe()), "--socket", str(self.socket_path),
                              "--thing-name", self.options.thing_name, "--mqtt", self.mqtt_url,
                              "--token", self.token)
         self._add(Service("ipc-server", argv, self.workdir)).start(self.socket_path.exists, 20)
