@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("source", help="video file to serve as an emulated camera, or the rtsp:// URL of a camera")
     parser.add_argument("--grabber-fps", type=int, default=10, help="grabber frames per second cap (default: 10)")
+    parser.add_argument("--config", type=Path, help="counter settings (YAML/JSON, count-people keys), served as its "
+                        "Greengrass component configuration over the local IPC server")
     parser.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0: until Ctrl-C)")
     parser.add_argument("--workdir", type=Path, help="logs and sockets go here (default: a new temp folder)")
     parser.add_argument("--json", action="store_true", help="print the raw JSON messages instead of a summary")
@@ -65,7 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    stack = LocalStack(StackOptions(args.source, counter_args, args.grabber_fps, workdir=args.workdir))
+    stack = LocalStack(StackOptions(args.source, counter_args, args.grabber_fps, counter_config=args.config,
+                                    workdir=args.workdir))
     log.info("logs in %s", stack.workdir)
     try:
         stack.start()

@@ -41,6 +41,7 @@ class StackOptions:
     grabber_fps: int = 10
     camera_id: str = "camera-1"
     thing_name: str = "local-thing"
+    counter_config: Path | None = None  # served as the component configuration, as a deployment would
     recipe: Path | None = None  # default: the counter recipe as ggctl renders it for a deployment
     workdir: Path | None = None
 
@@ -136,6 +137,8 @@ class LocalStack:
         argv = python_module("gg_ipc_local", "--recipe", str(self._counter_recipe()), "--socket", str(self.socket_path),
                              "--thing-name", self.options.thing_name, "--mqtt", self.mqtt_url,
                              "--token", self.token)
+        if self.options.counter_config is not None:
+            argv += ["--config", str(self.options.counter_config)]
         self._add(Service("ipc-server", argv, self.workdir)).start(self.socket_path.exists, 20)
 
     def _start_counter(self) -> None:

@@ -53,6 +53,8 @@ class GluonCVDetector(StagedDetector):
                 f"the gluoncv detector needs MXNet and GluonCV ({exc}); install them with "
                 "pip install 'edge-people-counter[mxnet]' (Python 3.11 or older), or choose another --detector"
             ) from None
+        # MXNet warns once per graph about an input type it infers fine anyway.
+        warnings.filterwarnings("ignore", message="Cannot decide type", category=UserWarning)
         self.ctx = self._context(mx)
         name, params = self.settings.model, self.settings.params
         if name.lower() not in model_zoo.get_model_list():
@@ -70,8 +72,6 @@ class GluonCVDetector(StagedDetector):
             except (AssertionError, ValueError, OSError, mx.base.MXNetError) as exc:
                 first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise UserError(f"cannot load {params!r} into {name}: {first_line[:300]}") from None
-        # MXNet warns once per hybridized graph about an input type it infers fine anyway.
-        warnings.filterwarnings("ignore", message="Cannot decide type", category=UserWarning)
         net.hybridize(static_alloc=True)
         self.net = net
         self._mx = mx
