@@ -60,6 +60,7 @@ class MqttSink(Sink):
         parts = urlsplit(url)
         self.host, self.port = parts.hostname or "localhost", parts.port or 1883
         self._connected = threading.Event()
+        self._closing = False
         self._client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
                                    client_id=f"gg-ipc-local-{uuid.uuid4().hex[:8]}")
         self._client.on_connect = self._on_connect
@@ -76,7 +77,7 @@ class MqttSink(Sink):
             self._connected.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
-        if self._connected.is_set():
+        if self._connected.is_set() and not self._closing:
             log.warning("lost MQTT broker %s:%d (%s); reconnecting", self.host, self.port, reason_code)
         self._connected.clear()
 
@@ -95,5 +96,6 @@ class MqttSink(Sink):
                 raise SinkError(f"no PUBACK from MQTT broker {self.host}:{self.port}")
 
     def close(self) -> None:
+        self._closing = True
         self._client.disconnect()
         self._client.loop_stop()

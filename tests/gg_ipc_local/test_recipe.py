@@ -1,0 +1,57 @@
+"""accessControl as the nucleus applies it, and the server's topic filters."""
+
+from __future__ import annotations
+
+import pytest
+from gg_ipc_local.recipe import MQTT_PROXY, PUBSUB, Recipe, RecipeError
+from gg_ipc_local.server import ComponentConfiguration, topic_matches
+
+PUBLISH = "aws.greengrass#PublishToIoTCore"
+
+
+def recipe(resources: list[str], operations: list[str] | None = None) -> Recipe:
+    policy = {"p1": {"operations": operations or [PUBLISH], "resources": resources}}
+    return Recipe("c", {"accessControl": {MQTT_PROXY: policy}}, thing_name="cam-host")
+
+
+@pytest.mark.parametrize(("resource", "topic", "allowed"), [
+    ("people/{iot:thingName}/*", "people/cam-host/c1", True),
+    ("people/{iot:thingName}/*", "people/other/c1", False),
+    ("people/+/c1", "people/x/c1", True),
+    ("people/+/c1", "people/x/y/c1", False),
+    ("people/#", "people/a/b", True),
+    ("people/c1", "people/c1/x", False),
+    ("*", "anything/at/all", True),
+])
+def test_resource_patterns(resource, topic, allowed):
+    assert recipe([resource]).authorized(MQTT_PROXY, PUBLISH, topic) is allowed
+
+
+def test_operation_and_service_must_match_too():
+    assert recipe(["#"], ["*"]).authorized(MQTT_PROXY, PUBLISH, "t")
+    assert not recipe(["#"], ["aws.greengrass#SubscribeToIoTCore"]).authorized(MQTT_PROXY, PUBLISH, "t")
+    assert not recipe(["#"]).authorized(PUBSUB, PUBLISH, "t")
+
+
+def test_bad_recipes_fail_with_one_line(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("ComponentConfiguration: {}\n")
+    with pytest.raises(RecipeError, match="no ComponentName"):
+        Recipe.load(path)
+    path.write_text("componentname: c\nComponentConfiguration:\n  DefaultConfiguration:\n"
+                    "    accessControl: {aws.greengrass.ipc.mqttproxy: {p: {operations: x}}}\n")
+    with pytest.raises(RecipeError, match="must be lists"):
+        Recipe.load(path)
+
+
+def test_topic_filters():
+    assert topic_matches("a/+/c", "a/b/c") and topic_matches("a/#", "a/b/c") and topic_matches("#", "a")
+    assert not topic_matches("a/+", "a/b/c") and not topic_matches("a/b", "a")
+
+
+def test_configuration_merge_reports_changed_leaves():
+    config = ComponentConfiguration({"a": 1, "n": {"x": 1, "y": 2}})
+    assert config.merge([], {"a": 1, "n": {"x": 3}}) == [["n", "x"]]
+    assert config.merge(["n", "y"], 5) == [["n", "y"]] and config.get(["n"]) == {"x": 3, "y": 5}
+    with pytest.raises(ValueError, match="object"):
+        config.merge([], 7)
