@@ -71,7 +71,9 @@ def test_refused_messages_are_counted_not_retried(ipc, publisher_factory, caplog
     publisher.publish(TOPIC, b'{"count": 2}')
     wait_for(lambda: publisher.stats.sent == 1, 10, what="the acceptable message")
     assert publisher.stats.failed == 2 and counts(ipc.records()) == [2]
-    assert "UnauthorizedError" in caplog.text and "InvalidArgumentsError" in caplog.text
+    assert ipc.server.counts["PublishToIoTCore:UnauthorizedError"] == 1
+    assert ipc.server.counts["PublishToIoTCore:InvalidArgumentsError"] == 1
+    assert "UnauthorizedError" in caplog.text
     assert "reconnecting" not in caplog.text, "a refused message is not a connection loss"
 
 
