@@ -50,6 +50,8 @@ class HttpServer(FrameHook):
     def _bind(self, settings: Settings) -> None:
         address = (settings.http_host, settings.http_port)
         server = None
+        if settings.http_port == self.port:
+            self.close()  # same port on another address: free it first, or the new bind would fail
         if settings.http_port:
             try:
                 server = ThreadingHTTPServer(address, self._handler_class())
