@@ -76,7 +76,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(argv: Sequence[str]) -> int:
     from count_people.app import Counter
-    from count_people.observability import create_hooks as create_observability_hooks
     from count_people.greengrass import GreengrassComponent
     from count_people.observability import create_hooks as create_observability_hooks
 
