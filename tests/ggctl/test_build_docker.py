@@ -1,0 +1,82 @@
+"""`ggctl build gst-grabber` with a real Docker engine; the recipe's Install/Run/Shutdown run against it.
+
+Reuses the docker_engine fixture (tests/conftest.py) and the layer cache of the grabber's own image
+tests, so the build itself is mostly cached; docker save | gzip dominates (about 20 s).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from ggctl import build
+from ggctl.cli import main
+from ggctl.project import GRABBER, load_components
+from ggctl_support import ROOT
+
+pytestmark = pytest.mark.docker
+
+
+def resolve_variables(text: str, configuration: dict, artifacts: Path) -> str:
+    """What the nucleus does to a lifecycle script: recipe variables replaced by their values."""
+    text = text.replace("{artifacts:path}", str(artifacts))
+    return re.sub(r"\{configuration:/(\w+)\}", lambda m: str(configuration[m.group(1)]), text)
+
+
+def test_grabber_tarball_loads_and_runs_with_the_recipe_lifecycle(docker_engine, monkeypatch, tmp_path: Path) -> None:
+    for key, value in docker_engine.env.items():
+        monkeypatch.setenv(key, value)
+    out = tmp_path / "out"
+    assert main(["--root", str(ROOT), "--out", str(out), "build", GRABBER.key, "--network", "host"]) == 0
+    grabber = load_components(ROOT)[GRABBER.key]
+    (artifact,) = build.built_artifacts(out, [grabber])
+    tarball = Path(artifact.path)
+    with gzip.open(tarball) as packed:  # a gzipped tar, as `docker save | gzip` gives
+        assert packed.read(512)[257:262] == b"ustar"
+
+    recipe = yaml.safe_load((out / "recipes" / f"{grabber.name}-{grabber.version}.yaml").read_text())
+    configuration = recipe["ComponentConfiguration"]["DefaultConfiguration"]
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    configuration.update(frame_dir=frames, rtsp_url="rtsp://127.0.0.1:9/no-camera", stop_timeout_s=2)
+    lifecycle = recipe["Manifests"][0]["Lifecycle"]
+
+    # Install: the image comes back from the artifact alone.
+    docker_engine.run("rmi", grabber.image)
+    assert not docker_engine.image_exists(grabber.image)
+    install = resolve_variables(lifecycle["Install"]["Script"], configuration, tarball.parent)
+    subprocess.run(["sh", "-c", install], check=True, capture_output=True, timeout=600)
+    assert docker_engine.image_exists(grabber.image)
+
+    # Run: the container starts (read-only, no capabilities, frame dir bind-mounted) and writes its heartbeat.
+    env = {**docker_engine.env, **{k: resolve_variables(v, configuration, tarball.parent)
+                                   for k, v in lifecycle["Run"]["Setenv"].items()}}
+    run = subprocess.Popen(["sh", "-c", resolve_variables(lifecycle["Run"]["Script"], configuration, tarball.parent)],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    status_file = frames / "frame.status.json"
+    try:
+        deadline = time.monotonic() + 60
+        while not status_file.exists() and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert status_file.exists(), run.stdout.read() if run.poll() is not None else "no status file"
+        status = json.loads(status_file.read_text())
+        assert status["camera"] == "rtsp://127.0.0.1:9/no-camera"
+        inspect = json.loads(docker_engine.run("inspect", grabber.name).stdout)[0]
+        assert inspect["HostConfig"]["ReadonlyRootfs"] is True and inspect["HostConfig"]["CapDrop"] == ["ALL"]
+        assert inspect["HostConfig"]["AutoRemove"] is True
+        assert inspect["HostConfig"]["RestartPolicy"]["Name"] in ("", "no")
+    finally:
+        # Shutdown: docker stop ends Run, and --rm leaves no container behind.
+        shutdown = resolve_variables(lifecycle["Shutdown"]["Script"], configuration, tarball.parent)
+        subprocess.run(["sh", "-c", shutdown], env=docker_engine.env, capture_output=True, timeout=60)
+        run.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while docker_engine.run("inspect", grabber.name, check=False).returncode == 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert docker_engine.run("inspect", grabber.name, check=False).returncode != 0
