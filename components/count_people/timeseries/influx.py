@@ -177,12 +177,12 @@ class InfluxWriter:
             return self._failed(f"HTTP {exc.code}: {detail}")
         except (OSError, ValueError) as exc:
             return self._failed(str(getattr(exc, "reason", exc)))
-        self.stats.written += len(batch)
         if not self.healthy:
             log.info("%s: writes resumed after %d failed attempt(s); %d point(s) dropped so far",
                      self.description, self.backoff.attempt, self.stats.dropped)
         self.healthy = True
         self.backoff.reset()
+        self.stats.written += len(batch)
         return True
 
     def _failed(self, reason: str) -> bool:
