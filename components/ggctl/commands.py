@@ -104,6 +104,9 @@ def run_publish(ctx: Context, keys: Sequence[str], bucket: Optional[str], bump: 
 
 def deployed_components(ctx: Context, versions: Mapping[str, str]) -> dict[str, Component]:
     """Both components at the version given, else the one last published, else gdk-config.json's."""
+    unknown = sorted(set(versions) - set(ctx.components))
+    if unknown:
+        raise GgctlError(f"--version: unknown component {', '.join(unknown)}; choose from {', '.join(ctx.components)}")
     published = ctx.load_state().get("published", {})
     chosen = {}
     for key, component in ctx.components.items():

@@ -111,6 +111,8 @@ def test_bad_configuration_fails_before_any_call(aws: Aws, components: dict, tmp
 def test_bad_target_and_device_status(aws: Aws, components: dict, tmp_path: Path) -> None:
     with pytest.raises(GgctlError, match="--target must be thing/NAME or thinggroup/NAME"):
         commands.run_deploy(context(aws, components, tmp_path, []), "group/x", None, {}, None)
+    with pytest.raises(GgctlError, match="--version: unknown component camera"):
+        commands.run_deploy(context(aws, components, tmp_path, []), "thing/x", None, {"camera": "1.0.0"}, None)
     lines: list[str] = []
     with Stubber(aws.greengrass()) as stubber:
         stubber.add_response("list_effective_deployments", {"effectiveDeployments": [{
