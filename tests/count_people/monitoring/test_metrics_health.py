@@ -8,7 +8,7 @@ import time
 import pytest
 from count_people_observability import CAMERA, RunningCounter
 from gst_grabber.status import GrabberStatus, write_atomic
-from support import wait_for
+from support import free_port, wait_for
 
 pytestmark = pytest.mark.shared
 
@@ -87,3 +87,16 @@ def test_healthz_flips_when_frames_stop_and_resume(counter):
         counter.feeder.resume()
     wait_for(lambda: counter.get("/healthz")[0] == 200, 30, 0.2, "healthy again after frames resumed")
     assert counter.value("people_counter_healthy") == 1
+
+
+def test_healthz_fails_while_the_publisher_cannot_deliver(tmp_path):
+    """A broker that is not there: frames keep coming, yet the counter is unhealthy after the timeout."""
+    counter = RunningCounter(tmp_path, "--publish", f"mqtt://127.0.0.1:{free_port()}", "--health-timeout", "2")
+    try:
+        _, body = wait_for(lambda: (r := counter.get("/healthz"))[0] == 503 and r, 30, 0.2, "unhealthy")
+        reasons = json.loads(body)["reasons"]
+        assert any(reason.startswith("publisher unable to deliver for ") for reason in reasons), reasons
+        assert counter.value("people_counter_publisher_up") == 0
+        assert counter.value("people_counter_frames_processed_total") > 0
+    finally:
+        counter.stop()
