@@ -6,6 +6,7 @@ component that builds an image.
 
 from __future__ import annotations
 
+import logging
 import os
 
 import docker_support
@@ -33,3 +34,14 @@ def mosquitto(tmp_path):
     broker = Mosquitto(tmp_path).start()
     yield broker
     broker.stop()
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """CLIs run in-process call logging.basicConfig(force=True) on the captured stderr; undo it after each
+    test so a later test's logging never writes to a closed capture stream."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)

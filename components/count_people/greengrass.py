@@ -22,8 +22,9 @@ from count_people.errors import UserError
 
 log = logging.getLogger("count_people.greengrass")
 
-#: Component configuration keys that belong to Greengrass, not to the counter.
-GREENGRASS_KEYS = frozenset({"accessControl"})
+#: Component configuration keys that belong to Greengrass, not to the counter (install_*: the recipe's
+#: Install step, recipes/com.example.count_people.yaml).
+GREENGRASS_KEYS = frozenset({"accessControl", "install_mxnet", "install_python"})
 START_ATTEMPTS = 4
 
 
