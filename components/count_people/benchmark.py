@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from count_people.app import Counter
-from count_people.cli import add_settings_arguments, settings_from_args, setup_logging
+from count_people.cli import add_settings_arguments, parse_with_settings
 from count_people.comms.stdout import StdoutPublisher
 from count_people.config import Settings
 from count_people.detectors import create_detector
@@ -190,9 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str]) -> int:
-    args = build_parser().parse_args(argv)
-    settings = settings_from_args(args)
-    setup_logging(settings.log_level)
+    args, settings = parse_with_settings(build_parser(), argv)
     if args.frames < 1 or args.warmup < 0:
         raise UserError("--frames must be at least 1 and --warmup at least 0")
     result = benchmark(settings, load_frame(args.image, args.size), args.frames, args.warmup)

@@ -54,6 +54,14 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return load_settings(flags_from_args(args), config_file=args.config)
 
 
+def parse_with_settings(parser: argparse.ArgumentParser, argv: Sequence[str]) -> tuple[argparse.Namespace, Settings]:
+    """Parse a subcommand's arguments, load its Settings and set up logging at their level."""
+    args = parser.parse_args(argv)
+    settings = settings_from_args(args)
+    setup_logging(settings.log_level)
+    return args, settings
+
+
 def setup_logging(level: str) -> None:
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True

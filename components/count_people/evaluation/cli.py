@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from count_people.cli import add_settings_arguments, settings_from_args, setup_logging
+from count_people.cli import add_settings_arguments, parse_with_settings
 from count_people.config import Settings
 from count_people.detectors import create_detector
 from count_people.errors import UserError
@@ -89,9 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str]) -> int:
-    args = build_parser().parse_args(argv)
-    settings = settings_from_args(args)
-    setup_logging(settings.log_level)
+    args, settings = parse_with_settings(build_parser(), argv)
     if args.every < 1 or not 0 < args.iou <= 1:
         raise UserError("--every must be at least 1 and --iou in (0, 1]")
     gt = args.gt or Path(settings.source).parent / "gt" / "gt.txt"
