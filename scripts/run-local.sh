@@ -2,16 +2,26 @@
 # The main job on this machine: camera emulator (for a video file) or your RTSP camera -> grabber ->
 # counter -> local Greengrass IPC server -> mosquitto, printing live counts. Ctrl-C stops everything.
 #
-#   scripts/run-local.sh [VIDEO_FILE|RTSP_URL] [count-people options...]
+#   scripts/run-local.sh [VIDEO_FILE|RTSP_URL|test] [--config FILE] [count-people options...]
 #
-# Without a source it uses the pedestrian video in ../shared when present, else a test pattern.
-# The detector defaults to GluonCV ssd_512_resnet50_v1_voc (weights downloaded on first use);
-# for offline use pass a local model, e.g. --config examples/yolo-fastest-body.yaml
+# With a source, the detector is the component's default, GluonCV ssd_512_resnet50_v1_voc (weights
+# downloaded on first use), unless options say otherwise (e.g. --config examples/yolo-fastest-body.yaml).
+# Without arguments it runs the embedded default: the pedestrian video and the offline body model of
+# ../shared (or $SHARED_DIR) when present, else the emulator's test pattern with the default detector.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-default_video=../shared/footage/TUD-Stadtmitte/TUD-Stadtmitte.mp4
-if [[ $# -eq 0 || $1 == -* ]]; then
-  if [[ -f $default_video ]]; then set -- "$default_video" "$@"; else set -- test "$@"; fi
+shared=${SHARED_DIR:-../shared}
+if [[ $# -eq 0 ]]; then
+  if [[ -f $shared/footage/TUD-Stadtmitte/TUD-Stadtmitte.mp4 && -f $shared/models/yolo-fastest/yolo-fastest-1.1_body.cfg ]]; then
+    echo "run-local: no source given: $shared's TUD-Stadtmitte video with the offline body model"
+    config=$(mktemp --suffix=.yaml)
+    trap 'rm -f "$config"' EXIT
+    sed "s#\.\./shared#$shared#" examples/yolo-fastest-body.yaml > "$config"
+    set -- "$shared/footage/TUD-Stadtmitte/TUD-Stadtmitte.mp4" --config "$config"
+  else
+    echo "run-local: no source given: the emulator's test pattern with GluonCV (weights downloaded on first use)"
+    set -- test
+  fi
 fi
-exec .venv/bin/python -m local_stack "$@"
+.venv/bin/python -m local_stack "$@"
