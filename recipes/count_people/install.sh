@@ -28,6 +28,11 @@ rm -rf "$venv"
 "$venv/bin/python" -m pip install --quiet --no-cache-dir --upgrade pip
 # shellcheck disable=SC2086 # several -r options
 "$venv/bin/python" -m pip install --quiet --no-cache-dir $requirements
+# gluoncv pulls the GUI build of OpenCV, which needs libGL (absent on most devices): keep only the headless one.
+if "$venv/bin/python" -m pip show -q opencv-python 2>/dev/null; then
+  "$venv/bin/python" -m pip uninstall --quiet -y opencv-python opencv-python-headless
+  "$venv/bin/python" -m pip install --quiet --no-cache-dir --no-deps "$(grep '^opencv-python-headless==' "$src/requirements.txt")"
+fi
 "$venv/bin/python" -m pip install --quiet --no-cache-dir --no-deps --no-build-isolation "$src"
 echo "$wanted" > "$venv/.installed"
 echo "install.sh: built $venv"
