@@ -19,19 +19,9 @@ from pathlib import Path
 
 from count_people.benchmark import benchmark, synthetic_frame
 from count_people.config import Settings
+from count_people.detectors.gluoncv import save_untrained_params
 
 LIMIT_PCT = 5.0
-
-
-def random_params(model: str, path: Path) -> Path:
-    import mxnet as mx
-    from gluoncv import model_zoo
-
-    net = model_zoo.get_model(model, pretrained=False, pretrained_base=False)
-    net.initialize()
-    net(mx.nd.zeros((1, 3, 512, 512)))
-    net.save_parameters(str(path))
-    return path
 
 
 def main() -> int:
@@ -42,7 +32,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        params = args.params or str(random_params(args.model, Path(folder) / "random.params"))
+        params = args.params or save_untrained_params(args.model, str(Path(folder) / "random.params"))
         settings = Settings().updated({"detector": "gluoncv", "model": args.model, "params": params})
         result = benchmark(settings, synthetic_frame(640, 480), frames=args.frames, warmup=3)
     if args.json:

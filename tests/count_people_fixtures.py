@@ -12,11 +12,7 @@ FAST_GLUONCV_MODEL = "ssd_512_mobilenet1.0_voc"
 
 def make_gluoncv_params(model: str, path: Path) -> Path:
     """Random weights saved the way a trained model is (no model zoo download needed)."""
-    mx = pytest.importorskip("mxnet", reason="the mxnet extra is not installed")
-    from gluoncv import model_zoo
+    pytest.importorskip("mxnet", reason="the mxnet extra is not installed")
+    from count_people.detectors.gluoncv import save_untrained_params
 
-    net = model_zoo.get_model(model, pretrained=False, pretrained_base=False)
-    net.initialize()
-    net(mx.nd.zeros((1, 3, 512, 512)))
-    net.save_parameters(str(path))
-    return path
+    return Path(save_untrained_params(model, str(path)))

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Callable, Iterator, TypeVar
 
 import cv2
 import numpy as np
 import paho.mqtt.client as mqtt
 import pytest
-from local_stack.services import free_port, port_open
+from count_people.comms.base import Backoff, Publisher
+from local_stack.services import StackError, free_port, mosquitto_command, port_open
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = Path(os.environ.get("SHARED_DIR", REPO_ROOT.parent / "shared"))
@@ -46,13 +47,11 @@ class Mosquitto:
     """A real mosquitto broker on 127.0.0.1 that a test can stop and start again on the same port."""
 
     def __init__(self, workdir: Path, port: int | None = None) -> None:
-        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        if not Path(binary).exists():
-            pytest.skip("mosquitto is not installed (apt-get install mosquitto; scripts/setup.sh does it)")
-        self.binary = binary
         self.port = port or free_port()
-        self.config = workdir / "mosquitto.conf"
-        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        try:
+            self.argv = mosquitto_command(workdir, self.port)
+        except StackError as exc:
+            pytest.skip(str(exc))
         self.log = workdir / "mosquitto.log"
         self.process: subprocess.Popen | None = None
 
@@ -62,7 +61,7 @@ class Mosquitto:
 
     def start(self) -> Mosquitto:
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen([self.binary, "-c", str(self.config)], stdout=log, stderr=log)
+            self.process = subprocess.Popen(self.argv, stdout=log, stderr=log)
         wait_for(lambda: port_open(self.port), 10, what=f"mosquitto on port {self.port}")
         return self
 
@@ -121,3 +120,19 @@ def message_schema() -> dict:
     import count_people
 
     return json.loads((Path(count_people.__file__).parent / "schema" / "message.schema.json").read_text())
+
+
+@contextlib.contextmanager
+def quick_retry_publishers(factory: Callable[..., Publisher]) -> Iterator[Callable[..., Publisher]]:
+    """Publishers made by ``factory`` with sub-second reconnect backoff, all closed afterwards."""
+    made: list[Publisher] = []
+
+    def make(*args, **kwargs) -> Publisher:
+        publisher = factory(*args, **kwargs)
+        publisher.backoff = Backoff(first=0.1, cap=0.5)
+        made.append(publisher)
+        return publisher
+
+    yield make
+    for publisher in made:
+        publisher.close(timeout=1)

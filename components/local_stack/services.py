@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -29,6 +30,16 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
             return True
     except OSError:
         return False
+
+
+def mosquitto_command(workdir: Path, port: int) -> list[str]:
+    """argv of a mosquitto broker on 127.0.0.1:``port``, anonymous and memory-only (config written to ``workdir``)."""
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    if not os.path.exists(binary):
+        raise StackError("mosquitto is not installed: apt-get install mosquitto (scripts/setup.sh does it)")
+    config = workdir / "mosquitto.conf"
+    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    return [binary, "-c", str(config)]
 
 
 def _die_with_parent() -> None:

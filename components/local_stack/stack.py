@@ -13,7 +13,7 @@ from pathlib import Path
 
 from gst_grabber.emulator import TEST_PATTERN
 
-from local_stack.services import Service, StackError, free_port, port_open
+from local_stack.services import Service, StackError, free_port, mosquitto_command, port_open
 
 log = logging.getLogger("local_stack")
 
@@ -89,13 +89,8 @@ class LocalStack:
         return service
 
     def _start_broker(self) -> None:
-        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        if not os.path.exists(binary):
-            raise StackError("mosquitto is not installed: apt-get install mosquitto (scripts/setup.sh does it)")
-        config = self.workdir / "mosquitto.conf"
-        config.write_text(f"listener {self.mqtt_port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
-        self._add(Service("mosquitto", [binary, "-c", str(config)], self.workdir)).start(
-            lambda: port_open(self.mqtt_port), 10)
+        argv = mosquitto_command(self.workdir, self.mqtt_port)
+        self._add(Service("mosquitto", argv, self.workdir)).start(lambda: port_open(self.mqtt_port), 10)
 
     def start_emulator(self) -> None:
         """(Re)start the camera emulator on the same port, e.g. to test that the chain recovers."""

@@ -31,6 +31,22 @@ def resized_shape(height: int, width: int, short: int, max_size: int) -> tuple[i
     return round(height * scale), round(width * scale)
 
 
+def save_untrained_params(model: str, path: str) -> str:
+    """Save randomly initialised weights of ``model`` as a ``params`` file.
+
+    Same architecture and cost as the pretrained model, without a download: for benchmarks and
+    tests on machines that cannot reach the model zoo. It detects nothing meaningful.
+    """
+    import mxnet as mx
+    from gluoncv import model_zoo
+
+    net = model_zoo.get_model(model, pretrained=False, pretrained_base=False)
+    net.initialize()
+    net(mx.nd.zeros((1, 3, 512, 512)))  # materialise deferred-shape parameters
+    net.save_parameters(path)
+    return path
+
+
 class GluonCVDetector(StagedDetector):
     """Any GluonCV detection model; pretrained weights on first use or a local ``params`` file."""
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
-from count_people.comms.base import Backoff
 from count_people.comms.ipc import IpcPublisher
 from count_people.errors import UserError
 from gg_ipc_support import IpcServer
-from support import wait_for
+from support import quick_retry_publishers, wait_for
 
 TOPIC = "people/thing-1/cam-1"
 
@@ -23,17 +23,8 @@ def ipc(tmp_path):
 
 @pytest.fixture
 def publisher_factory(ipc):
-    made = []
-
-    def make(**kwargs) -> IpcPublisher:
-        publisher = IpcPublisher(environ=ipc.env, **kwargs)
-        publisher.backoff = Backoff(first=0.1, cap=0.5)
-        made.append(publisher)
-        return publisher
-
-    yield make
-    for publisher in made:
-        publisher.close(timeout=1)
+    with quick_retry_publishers(functools.partial(IpcPublisher, environ=ipc.env)) as make:
+        yield make
 
 
 def counts(records: list[dict]) -> list[int]:

@@ -6,24 +6,14 @@ import json
 import time
 
 import pytest
-from count_people.comms.base import Backoff
 from count_people.comms.mqtt import MqttPublisher
-from support import Subscriber, wait_for
+from support import Subscriber, quick_retry_publishers, wait_for
 
 
 @pytest.fixture
 def publisher_factory():
-    made = []
-
-    def make(url: str, **kwargs) -> MqttPublisher:
-        publisher = MqttPublisher(url, **kwargs)
-        publisher.backoff = Backoff(first=0.1, cap=0.5)
-        made.append(publisher)
-        return publisher
-
-    yield make
-    for publisher in made:
-        publisher.close(timeout=1)
+    with quick_retry_publishers(MqttPublisher) as make:
+        yield make
 
 
 @pytest.mark.parametrize("qos", [0, 1])
