@@ -6,13 +6,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-  mosquitto
-  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  # Python with venv, and what building PyGObject/pycairo from source needs.
+  python3 python3-venv python3-dev build-essential pkg-config libgirepository1.0-dev libcairo2-dev
+  libgomp1 ca-certificates openssl mosquitto  # libgomp1: MXNet's OpenMP runtime
+  # GStreamer: gst-launch/gst-inspect (tools), the grabber's elements (base, good, libav), the emulator's
+  # x264enc (ugly), intervideo (bad), timeoverlay (x: the pango plugin) and RTSP server bindings.
+  gstreamer1.0-tools gstreamer1.0-x gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp
   gir1.2-gst-rtsp-server-1.0 python3-gst-1.0
-  libgirepository1.0-dev libcairo2-dev pkg-config
   docker.io debootstrap
   prometheus influxdb chromium docker-compose
+  # Greengrass nucleus lite, built from ../shared/greengrass-lite by the tests (its build.sh list).
+  cmake libssl-dev libcurl4-openssl-dev uuid-dev libzip-dev libsqlite3-dev libyaml-dev libsystemd-dev
+  libevent-dev liburiparser-dev
 )
 PIP_EXTRAS="${PIP_EXTRAS:-dev,mxnet,grabber,onnxruntime,deploy,greengrass}"
 

@@ -1,1 +1,0 @@
-"""Live view: the latest frame with what the model decided drawn on it, the count and its recent history."""

@@ -1,1 +1,0 @@
-"""Prometheus metrics, health checks and the HTTP server that serves them (and the live view)."""
