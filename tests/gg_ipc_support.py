@@ -14,6 +14,7 @@ import yaml
 pytest.importorskip("awsiot.greengrasscoreipc", reason="the greengrass extra is not installed")
 
 from gg_ipc_local.recipe import Recipe
+from gg_ipc_local.secret_store import SecretStore
 from gg_ipc_local.server import LocalIpcServer
 from gg_ipc_local.sinks import JsonLinesSink, Sink
 
@@ -44,15 +45,22 @@ def write_recipe(directory: Path, configuration: dict[str, Any] | None = None) -
 
 
 class IpcServer:
-    """A LocalIpcServer on a short socket path (Unix paths are limited to 108 bytes), restartable."""
+    """A LocalIpcServer on a short socket path (Unix paths are limited to 108 bytes), restartable.
+
+    The recipe's ``{iot:thingName}`` resources resolve as on a nucleus configured with
+    ``interpolateComponentConfiguration: true`` (``interpolate=False`` gives the Java default).
+    """
 
     def __init__(self, directory: Path, configuration: dict[str, Any] | None = None,
-                 sinks: list[Sink] | None = None) -> None:
+                 sinks: list[Sink] | None = None, interpolate: bool = True,
+                 secrets: SecretStore | None = None) -> None:
         self.socket_dir = Path(tempfile.mkdtemp(prefix="ggipc-"))
         self.socket_path = str(self.socket_dir / "ipc.socket")
         self.jsonl = directory / "iotcore.jsonl"
-        self.recipe = Recipe.load(write_recipe(directory, configuration), thing_name="thing-1")
+        self.recipe = Recipe.load(write_recipe(directory, configuration), thing_name="thing-1",
+                                  interpolate=interpolate)
         self.extra_sinks = sinks or []
+        self.secrets = secrets
         self.server: LocalIpcServer | None = None
 
     @property
@@ -65,7 +73,8 @@ class IpcServer:
         if configuration is None and self.server is not None:
             configuration = self.server.configuration.data
         self.server = LocalIpcServer(self.socket_path, TOKEN, self.recipe, configuration=configuration,
-                                     sinks=[JsonLinesSink(str(self.jsonl)), *self.extra_sinks]).start()
+                                     sinks=[JsonLinesSink(str(self.jsonl)), *self.extra_sinks],
+                                     secrets=self.secrets).start()
         return self
 
     def stop(self) -> None:

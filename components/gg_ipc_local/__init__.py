@@ -5,5 +5,5 @@ unmodified component using ``awsiot.greengrasscoreipc`` runs on a laptop or in C
 answers the operations our components use, enforces the recipe's ``accessControl`` and
 the IoT Core payload limit, and forwards IoT Core messages to a local MQTT broker and/or
 a JSON-lines file. It is a development and test tool, not a nucleus replacement: no
-deployments, no lifecycle management, no cloud connection, one component per server.
+^deployments, no lifecycle management, no cloud connection, one component per server.
 """

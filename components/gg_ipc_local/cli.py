@@ -16,8 +16,10 @@ from typing import Sequence
 import yaml
 
 from gg_ipc_local.recipe import Recipe, RecipeError
+from gg_ipc_local.secret_store import SecretStore
 from gg_ipc_local.server import LocalIpcServer
 from gg_ipc_local.sinks import JsonLinesSink, MqttSink, Sink
+from gg_ipc_local.spool import DEFAULT_SPOOL_BYTES
 
 SOCKET_ENV = "AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT"
 TOKEN_ENV = "SVCUID"
@@ -34,9 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="gg-ipc-local",
         description="Development and test stand-in for the Greengrass nucleus IPC socket (not a nucleus "
         "replacement): serves one component's PublishToIoTCore, PublishToTopic, SubscribeToTopic, "
-        "GetConfiguration, SubscribeToConfigurationUpdate, UpdateConfiguration and UpdateState, enforcing the "
-        "recipe's accessControl and the 128 KB IoT Core payload limit. Prints the environment to export so the "
-        "component runs unmodified against it.",
+        "GetConfiguration, SubscribeToConfigurationUpdate, UpdateConfiguration, "
+        "SubscribeToValidateConfigurationUpdates, SendConfigurationValidityReport, UpdateState and "
+        "GetSecretValue, enforcing the recipe's accessControl and the 128 KB IoT Core payload limit, and "
+        "spooling QoS 1 publishes while the MQTT broker is down, as the Java nucleus does. Prints the "
+        "environment to export so the component runs unmodified against it.",
     )
     parser.add_argument("--recipe", required=True, metavar="FILE",
                         help="component recipe (YAML/JSON): name, DefaultConfiguration, accessControl")
@@ -49,6 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="auth token clients must present (default: random; fix it to restart the "
                         "server under running components)")
     parser.add_argument("--thing-name", default="local-thing", help="value of {iot:thingName} (default: %(default)s)")
+    parser.add_argument("--interpolate-component-configuration", action="store_true",
+                        help="resolve recipe variables such as {iot:thingName} in accessControl, as a nucleus with "
+                        "interpolateComponentConfiguration: true does (the nucleus default, and ours, is false)")
+    parser.add_argument("--secrets", metavar="FILE",
+                        help='JSON file {"<secret ARN>": {"SecretString": "..."}} served by GetSecretValue')
+    parser.add_argument("--spool-bytes", type=int, default=DEFAULT_SPOOL_BYTES, metavar="N",
+                        help="QoS 1 payload bytes kept while the MQTT broker is down (default: %(default)s, "
+                        "the Java nucleus's spooler maxSizeInBytes)")
     parser.add_argument("--mqtt", metavar="mqtt://HOST:PORT", help="forward PublishToIoTCore to this broker")
     parser.add_argument("--jsonl", metavar="FILE", help="append PublishToIoTCore messages to this JSON-lines file")
     parser.add_argument("--env-file", metavar="FILE", help="also write the export lines to this file (mode 600)")
@@ -68,8 +80,9 @@ def load_overrides(path: str) -> dict:
 
 
 async def serve(args: argparse.Namespace) -> None:
-    recipe = Recipe.load(args.recipe, args.thing_name)
+    recipe = Recipe.load(args.recipe, args.thing_name, interpolate=args.interpolate_component_configuration)
     overrides = load_overrides(args.config) if args.config else None
+    secrets_store = SecretStore.load(args.secrets) if args.secrets else None
     sinks: list[Sink] = []
     if args.mqtt:
         sinks.append(MqttSink(args.mqtt))
@@ -78,7 +91,8 @@ async def serve(args: argparse.Namespace) -> None:
     if not sinks:
         logging.getLogger("gg_ipc_local").warning("no --mqtt or --jsonl: PublishToIoTCore messages are discarded")
     token = args.token or secrets.token_urlsafe(24)
-    server = LocalIpcServer(args.socket, token, recipe, configuration=overrides, sinks=sinks)
+    server = LocalIpcServer(args.socket, token, recipe, configuration=overrides, sinks=sinks,
+                            secrets=secrets_store, spool_bytes=args.spool_bytes)
     await server.start_serving()
     exports = "".join(f"export {k}={shlex.quote(v)}\n"
                       for k, v in component_environment(server, token, args.thing_name).items())

@@ -2,8 +2,14 @@
 
 Authorisation follows the nucleus: a policy under ``accessControl.<service>`` allows the
 listed ``operations`` (or ``*``) on the listed ``resources``, where ``*`` matches any
-characters, ``+`` one topic level, ``#`` the remaining levels, and ``{iot:thingName}``
-is replaced by the thing name.
+characters, ``+`` one topic level, ``#`` the remaining levels.
+
+Recipe variables such as ``{iot:thingName}`` are replaced only when the nucleus's
+``interpolateComponentConfiguration`` is true, which defaults to false: the Java nucleus interpolates
+component configuration (accessControl included) only then (aws-greengrass-nucleus @ a28341c,
+src/main/java/com/aws/greengrass/componentmanager/KernelConfigResolver.java:168-176 and :201-220;
+DeviceConfiguration.java:460-461 ``dflt(false)``). Left alone, ``{iot:thingName}`` is a literal that no
+topic matches, so such a recipe is refused on a default Java nucleus. Nucleus lite always interpolates it.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ import yaml
 
 MQTT_PROXY = "aws.greengrass.ipc.mqttproxy"
 PUBSUB = "aws.greengrass.ipc.pubsub"
+SECRET_MANAGER = "aws.greengrass.SecretManager"
+SERVICES = (MQTT_PROXY, PUBSUB, SECRET_MANAGER)
 
 
 class RecipeError(Exception):
@@ -31,8 +39,10 @@ def _key(mapping: Mapping[str, Any], name: str) -> Any:
     return None
 
 
-def _resource_pattern(resource: str, thing_name: str) -> re.Pattern[str]:
-    resource = resource.replace("{iot:thingName}", thing_name)
+def _resource_pattern(resource: str, thing_name: str | None) -> re.Pattern[str]:
+    """``thing_name`` None: no recipe-variable interpolation (the nucleus's default)."""
+    if thing_name is not None:
+        resource = resource.replace("{iot:thingName}", thing_name)
     parts = []
     for index, char in enumerate(resource):
         if char == "*":
@@ -60,9 +70,10 @@ class Recipe:
     component_name: str
     default_configuration: dict[str, Any] = field(default_factory=dict)
     thing_name: str = "local-thing"
+    interpolate: bool = False  # the nucleus's interpolateComponentConfiguration
 
     @classmethod
-    def load(cls, path: str | Path, thing_name: str = "local-thing") -> Recipe:
+    def load(cls, path: str | Path, thing_name: str = "local-thing", interpolate: bool = False) -> Recipe:
         try:
             data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         except OSError as exc:
@@ -74,9 +85,9 @@ class Recipe:
         config = _key(_key(data, "ComponentConfiguration") or {}, "DefaultConfiguration") or {}
         if not isinstance(config, dict):
             raise RecipeError(f"recipe {path}: DefaultConfiguration must be a mapping")
-        recipe = cls(_key(data, "ComponentName"), config, thing_name)
-        recipe.policies(MQTT_PROXY)  # fail at start-up, not on the first publish
-        recipe.policies(PUBSUB)
+        recipe = cls(_key(data, "ComponentName"), config, thing_name, interpolate)
+        for service in SERVICES:  # fail at start-up, not on the first request
+            recipe.policies(service)
         return recipe
 
     def policies(self, service: str, configuration: Mapping[str, Any] | None = None) -> list[Policy]:
@@ -93,7 +104,8 @@ class Recipe:
             if not isinstance(operations, list) or not isinstance(resources, list):
                 raise RecipeError(f"accessControl.{service}.{policy_id}: operations and resources must be lists")
             policies.append(Policy(frozenset(map(str, operations)),
-                                   [_resource_pattern(str(r), self.thing_name) for r in resources]))
+                                   [_resource_pattern(str(r), self.thing_name if self.interpolate else None)
+                                    for r in resources]))
         return policies
 
     def authorized(self, service: str, operation: str, resource: str,

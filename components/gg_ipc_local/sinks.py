@@ -24,10 +24,19 @@ class SinkError(Exception):
     """The sink cannot take the message now; answered to the client as a ServiceError."""
 
 
+class SinkOffline(SinkError):
+    """The sink's link is down (the IoT Core side is unreachable): QoS 1 messages wait in the spool."""
+
+
 class Sink(ABC):
     @abstractmethod
     async def publish(self, topic: str, payload: bytes, qos: int) -> None:
         """Deliver one message; for QoS 1 return only once it is acknowledged or stored."""
+
+    @property
+    def online(self) -> bool:
+        """Whether the link behind the sink is up (a file always is)."""
+        return True
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the sink."""
@@ -81,10 +90,16 @@ class MqttSink(Sink):
             log.warning("lost MQTT broker %s:%d (%s); reconnecting", self.host, self.port, reason_code)
         self._connected.clear()
 
+    @property
+    def online(self) -> bool:
+        return self._connected.is_set()
+
     async def publish(self, topic: str, payload: bytes, qos: int) -> None:
         if not self._connected.is_set():
-            raise SinkError(f"MQTT broker {self.host}:{self.port} is not connected")
+            raise SinkOffline(f"MQTT broker {self.host}:{self.port} is not connected")
         info = self._client.publish(topic, payload, qos=qos)
+        if info.rc == mqtt.MQTT_ERR_NO_CONN:
+            raise SinkOffline(f"MQTT broker {self.host}:{self.port} is not connected")
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             raise SinkError(f"MQTT broker {self.host}:{self.port}: {mqtt.error_string(info.rc)}")
         if qos:
@@ -93,7 +108,7 @@ class MqttSink(Sink):
             except (RuntimeError, ValueError) as exc:
                 raise SinkError(f"MQTT broker {self.host}:{self.port}: {exc}") from None
             if not info.is_published():
-                raise SinkError(f"no PUBACK from MQTT broker {self.host}:{self.port}")
+                raise SinkOffline(f"no PUBACK from MQTT broker {self.host}:{self.port}")
 
     def close(self) -> None:
         self._closing = True

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from gg_ipc_local.config_store import ComponentConfiguration
+from gg_ipc_local.operations.pubsub import topic_matches
 from gg_ipc_local.recipe import MQTT_PROXY, PUBSUB, Recipe, RecipeError
-from gg_ipc_local.server import ComponentConfiguration, topic_matches
 
 PUBLISH = "aws.greengrass#PublishToIoTCore"
 
 
-def recipe(resources: list[str], operations: list[str] | None = None) -> Recipe:
+def recipe(resources: list[str], operations: list[str] | None = None, interpolate: bool = True) -> Recipe:
     policy = {"p1": {"operations": operations or [PUBLISH], "resources": resources}}
-    return Recipe("c", {"accessControl": {MQTT_PROXY: policy}}, thing_name="cam-host")
+    return Recipe("c", {"accessControl": {MQTT_PROXY: policy}}, thing_name="cam-host", interpolate=interpolate)
 
 
 @pytest.mark.parametrize(("resource", "topic", "allowed"), [
@@ -25,6 +26,22 @@ def recipe(resources: list[str], operations: list[str] | None = None) -> Recipe:
 ])
 def test_resource_patterns(resource, topic, allowed):
     assert recipe([resource]).authorized(MQTT_PROXY, PUBLISH, topic) is allowed
+
+
+def test_no_recipe_variables_unless_interpolation_is_on():
+    """A default Java nucleus (interpolateComponentConfiguration false) leaves {iot:thingName} as text."""
+    literal = recipe(["people/{iot:thingName}/*"], interpolate=False)
+    assert not literal.authorized(MQTT_PROXY, PUBLISH, "people/cam-host/c1")
+    assert literal.authorized(MQTT_PROXY, PUBLISH, "people/{iot:thingName}/c1")
+    assert recipe(["people/+/c1"], interpolate=False).authorized(MQTT_PROXY, PUBLISH, "people/cam-host/c1")
+
+
+def test_recipe_load_defaults_to_no_interpolation(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("ComponentName: c\nComponentConfiguration:\n  DefaultConfiguration:\n    accessControl:\n"
+                    "      aws.greengrass.ipc.mqttproxy: {p: {operations: ['*'], resources: ['t/{iot:thingName}']}}\n")
+    assert not Recipe.load(path, "thing").authorized(MQTT_PROXY, PUBLISH, "t/thing")
+    assert Recipe.load(path, "thing", interpolate=True).authorized(MQTT_PROXY, PUBLISH, "t/thing")
 
 
 def test_operation_and_service_must_match_too():

@@ -12,7 +12,7 @@ import pytest
 from awsiot.eventstreamrpc import AccessDeniedError
 from awsiot.greengrasscoreipc import model
 from gg_ipc_local import eventstream as es
-from gg_ipc_local.server import MAX_PAYLOAD_BYTES
+from gg_ipc_local.operations.iot_core import MAX_PAYLOAD_BYTES
 from gg_ipc_support import TOKEN, IpcServer
 from support import wait_for
 
