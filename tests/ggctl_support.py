@@ -17,15 +17,19 @@ ACCOUNT = "123456789012"  # moto's account
 REGION = "eu-west-1"  # not us-east-1, so that bucket creation needs its LocationConstraint
 
 
-def fake_grabber(out: Path, component: Component, content: bytes) -> build.Artifact:
+#: Image ID of the stand-in grabber image (what `docker image inspect` reports for a built one).
+FAKE_IMAGE_ID = "sha256:" + "ab" * 32
+
+
+def fake_grabber(out: Path, component: Component, content: bytes, architecture: str = "amd64") -> build.Artifact:
     """Writes a stand-in grabber artifact and its manifest entry, as `ggctl build gst-grabber` would."""
     folder = out / "artifacts" / component.name / component.version
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / component.spec.artifact
+    path = folder / build.grabber_file(architecture)
     path.write_bytes(content)
     artifact = build.Artifact(component.key, component.name, component.version, path.name, str(path),
-                              build.sha256_file(path), len(content))
-    build.record_artifact(out, artifact)
+                              build.sha256_file(path), len(content), architecture, FAKE_IMAGE_ID)
+    build.record(out, component.key, build.Built([artifact]))
     return artifact
 
 

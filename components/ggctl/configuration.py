@@ -11,7 +11,7 @@ Values are validated by the components' own parsers, so a typo fails here and no
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Optional
 
 import yaml
 
@@ -53,7 +53,8 @@ def _check_counter(merge: Mapping[str, Any], where: str) -> None:
     from count_people.config import Settings
     from count_people.errors import UserError
 
-    settings_keys = {k: v for k, v in merge.items() if k not in COUNTER_INSTALL_KEYS}
+    recipe_only = (*COUNTER_INSTALL_KEYS, *render.SECRET_ARN_KEYS[COUNTER.key])
+    settings_keys = {k: v for k, v in merge.items() if k not in recipe_only}
     try:
         Settings().updated(settings_keys, origin=where)
     except UserError as exc:
@@ -80,26 +81,50 @@ def _check_grabber(merge: Mapping[str, Any], where: str) -> None:
 CHECKS: dict[str, Callable[[Mapping[str, Any], str], None]] = {COUNTER.key: _check_counter, GRABBER.key: _check_grabber}
 
 
-def checked_merge(root: Path, component: Component, merge: Mapping[str, Any]) -> dict:
-    """The merge to deploy: keys must exist in the recipe; the counter's accessControl follows its topic.
+#: Counter keys always deployed explicitly, so that the device's accessControl matches what it publishes on.
+COUNTER_PINNED_KEYS = ("topic", "camera_id", "local_pubsub")
 
-    The counter's topic, camera_id and local_pubsub are always deployed explicitly (the file's or the
-    defaults), with accessControl reset and re-merged beside them, so that the grant matches what the
-    device publishes on whatever an earlier deployment had set.
-    """
-    defaults = render.default_configuration(root, component)
+
+def checked_merge(root: Path, component: Component, merge: Mapping[str, Any]) -> dict:
+    """The merge to deploy, checked: keys must exist in the recipe (secret ARN keys included) and parse."""
+    defaults = render.default_configuration(root, component, secrets=True)
     where = f"configuration of {component.name}"
     unknown = sorted(set(merge) - set(defaults) | ({"accessControl"} & set(merge)))
     if unknown:
         allowed = ", ".join(k for k in defaults if k != "accessControl")
         raise GgctlError(f"{where}: unknown or ggctl-managed key {', '.join(unknown)}; valid keys: {allowed}")
     CHECKS[component.key](merge, where)
-    result = dict(merge)
-    if component.key == COUNTER.key:
-        for key in ("topic", "camera_id", "local_pubsub"):
-            result.setdefault(key, defaults[key])
-        result["accessControl"] = render.access_control(component.name, result)
-    return result
+    render.secret_arns(component.key, merge)
+    return dict(merge)
+
+
+def derived_keys(root: Path, component: Component) -> Callable[[dict], dict]:
+    """What ``ggctl deploy`` recomputes from a component's whole merged configuration: its accessControl
+    (topic tree, secrets) and, for the counter, the keys that grant depends on, deployed explicitly."""
+    defaults = render.default_configuration(root, component, secrets=True)
+
+    def derive(merged: dict) -> dict:
+        configuration = {**defaults, **merged}
+        result = {key: configuration[key] for key in COUNTER_PINNED_KEYS} if component.key == COUNTER.key else {}
+        policies = render.access_control(component.name, configuration, component.key)
+        if policies:
+            result["accessControl"] = policies
+        return result
+
+    return derive
+
+
+def stored_secret_warning(merge: Mapping[str, Any]) -> Optional[str]:
+    """A warning when a camera password or token goes into the deployment document in clear."""
+    from gst_grabber.masking import mask_url
+
+    if isinstance(merge.get("rtsp_url"), str) and mask_url(merge["rtsp_url"]) != merge["rtsp_url"]:
+        return ("warning: rtsp_url holds a camera password, which is stored in the deployment document; "
+                "put the URL in a Secrets Manager secret and set rtsp_secret_arn instead (ggctl build --secrets)")
+    if merge.get("influx_token"):
+        return ("warning: influx_token is stored in the deployment document; use a Secrets Manager secret and "
+                "set influx_token_secret_arn instead (ggctl build --secrets)")
+    return None
 
 
 def masked(merge: Mapping[str, Any]) -> dict:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any, Callable, Mapping, Optional
 
 from ggctl import render
 from ggctl.errors import GgctlError, aws_errors
-from ggctl.project import Component, next_patch, with_version
+from ggctl.project import SEMVER, Component, next_patch, with_version
 
 #: Versions tried by --bump before giving up (each one is registered with another recipe).
 MAX_BUMPS = 50
@@ -82,30 +81,37 @@ def create_version(gg: Any, recipe: Mapping[str, Any], wait_s: float = 120, poll
         time.sleep(poll_s)
 
 
-def deployment_request(
-    target: str, deployment_name: str, components: Mapping[str, Component], merges: Mapping[str, Mapping]
-) -> dict:
-    """The create_deployment arguments: every component at its version, with its configuration merge."""
-    specs = {}
-    for key, component in components.items():
-        spec: dict = {"componentVersion": component.version}
-        merge = merges.get(key)
-        if merge:
-            spec["configurationUpdate"] = {"merge": json.dumps(merge, sort_keys=True)}
-            if "accessControl" in merge:  # replace earlier grants rather than add to them
-                spec["configurationUpdate"]["reset"] = ["/accessControl"]
-        specs[component.name] = spec
-    return {
-        "targetArn": target,
-        "deploymentName": deployment_name,
-        "components": specs,
-        "deploymentPolicies": {
-            # A device that cannot run the new versions goes back to what it ran before.
-            "failureHandlingPolicy": "ROLLBACK",
-            "componentUpdatePolicy": {"timeoutInSeconds": 60, "action": "NOTIFY_COMPONENTS"},
-            "configurationValidationPolicy": {"timeoutInSeconds": 60},
-        },
-    }
+def _pages(gg: Any, operation: str, key: str, **arguments: Any) -> list[dict]:
+    """Every item of a paginated list call (nextToken followed to the end)."""
+    return [item for page in gg.get_paginator(operation).paginate(**arguments) for item in page.get(key, [])]
+
+
+def current_deployment(gg: Any, target_arn: str) -> Optional[dict]:
+    """The target's current deployment (GetDeployment answer), or None when it has none.
+
+    ListDeployments with historyFilter LATEST_ONLY lists the latest revision of the target's deployments;
+    the one marked isLatestForTarget is what the target runs (API reference, ListDeployments / Deployment).
+    A canceled one counts as none: the core keeps what it ran, and a revision of it would resurrect it.
+    """
+    with aws_errors(f"listing the deployments of {target_arn}"):
+        listed = _pages(gg, "list_deployments", "deployments", targetArn=target_arn, historyFilter="LATEST_ONLY")
+    latest = [d for d in listed if d.get("isLatestForTarget") and d.get("targetArn", target_arn) == target_arn]
+    if not latest or latest[0].get("deploymentStatus") == "CANCELED":
+        return None
+    deployment_id = latest[0]["deploymentId"]
+    with aws_errors(f"reading deployment {deployment_id}"):
+        return gg.get_deployment(deploymentId=deployment_id)
+
+
+def latest_public_version(gg: Any, partition: str, region: str, name: str) -> str:
+    """The newest version of an AWS-provided component (account ``aws`` in its ARN), e.g. the Secret manager."""
+    arn = f"arn:{partition}:greengrass:{region}:aws:components:{name}"
+    with aws_errors(f"listing the versions of {name}"):
+        versions = [v["componentVersion"] for v in _pages(gg, "list_component_versions", "componentVersions", arn=arn)]
+    valid = [v for v in versions if SEMVER.match(v)]
+    if not valid:
+        raise GgctlError(f"no version of {name} in {region}; pass --version {name}=X.Y.Z")
+    return max(valid, key=lambda v: tuple(int(part) for part in v.split(".")))
 
 
 def create_deployment(gg: Any, request: Mapping[str, Any]) -> str:
@@ -113,27 +119,42 @@ def create_deployment(gg: Any, request: Mapping[str, Any]) -> str:
         return gg.create_deployment(**request)["deploymentId"]
 
 
-def deployment_status(gg: Any, deployment_id: str) -> list[str]:
-    """Lines describing a deployment: its state and the component versions it deploys."""
+def deployment_summary(deployment: Mapping[str, Any]) -> dict:
+    """A GetDeployment answer as status shows it."""
+    return {
+        "deploymentId": deployment.get("deploymentId"), "deploymentName": deployment.get("deploymentName", ""),
+        "targetArn": deployment.get("targetArn"), "revisionId": deployment.get("revisionId"),
+        "deploymentStatus": deployment.get("deploymentStatus"),
+        "components": {name: spec.get("componentVersion") for name, spec in
+                       sorted(deployment.get("components", {}).items())},
+    }
+
+
+def deployment_status(gg: Any, deployment_id: str) -> dict:
     with aws_errors(f"reading deployment {deployment_id}"):
-        deployment = gg.get_deployment(deploymentId=deployment_id)
-    lines = [
-        f"deployment {deployment_id} ({deployment.get('deploymentName', '')}) -> {deployment.get('targetArn')}: "
-        f"{deployment.get('deploymentStatus')}",
-    ]
-    for name, spec in sorted(deployment.get("components", {}).items()):
-        lines.append(f"  {name} {spec.get('componentVersion')}")
+        return deployment_summary(gg.get_deployment(deploymentId=deployment_id))
+
+
+def deployment_lines(summary: Mapping[str, Any]) -> list[str]:
+    lines = [f"deployment {summary['deploymentId']} ({summary['deploymentName']}) -> {summary['targetArn']}: "
+             f"{summary['deploymentStatus']}"]
+    lines += [f"  {name} {version}" for name, version in summary["components"].items()]
     return lines
 
 
-def device_status(gg: Any, thing_name: str) -> list[str]:
-    """Lines describing a core device: its effective deployments and the component versions it runs."""
+def device_status(gg: Any, thing_name: str) -> dict:
+    """A core device's effective deployments and installed components (every page of both)."""
     with aws_errors(f"reading core device {thing_name}"):
-        deployments = gg.list_effective_deployments(coreDeviceThingName=thing_name)["effectiveDeployments"]
-        installed = gg.list_installed_components(coreDeviceThingName=thing_name)["installedComponents"]
-    lines = [f"core device {thing_name}:"]
+        deployments = _pages(gg, "list_effective_deployments", "effectiveDeployments", coreDeviceThingName=thing_name)
+        installed = _pages(gg, "list_installed_components", "installedComponents", coreDeviceThingName=thing_name)
+    return {"thingName": thing_name, "effectiveDeployments": deployments, "installedComponents": installed}
+
+
+def device_lines(status: Mapping[str, Any]) -> list[str]:
+    lines = [f"core device {status['thingName']}:"]
     lines += [f"  deployment {d['deploymentId']} ({d.get('deploymentName', '')}): {d.get('coreDeviceExecutionStatus')}"
-              f"{' - ' + d['reason'] if d.get('reason') else ''}" for d in deployments]
+              f"{' - ' + d['reason'] if d.get('reason') else ''}" for d in status["effectiveDeployments"]]
     lines += [f"  {c['componentName']} {c.get('componentVersion')}: {c.get('lifecycleState')}"
-              f"{' - ' + c['lifecycleStateDetails'] if c.get('lifecycleStateDetails') else ''}" for c in installed]
+              f"{' - ' + c['lifecycleStateDetails'] if c.get('lifecycleStateDetails') else ''}"
+              for c in status["installedComponents"]]
     return lines

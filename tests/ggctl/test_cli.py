@@ -87,10 +87,8 @@ def test_bucket_in_another_region_is_refused(aws: Aws, aws_env: str) -> None:
 def test_build_dry_run_and_unknown_component(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
     assert main(["--root", str(ROOT), "--out", str(tmp_path), "--dry-run", "build"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out == [f"would build com.example.gst-grabber 1.0.0: "
-                   f"{tmp_path}/artifacts/com.example.gst-grabber/1.0.0/gst-grabber.tar.gz",
-                   f"would build com.example.count_people 1.0.0: "
-                   f"{tmp_path}/artifacts/com.example.count_people/1.0.0/count_people.zip"]
+    assert out == [f"would build com.example.gst-grabber 1.0.0: {tmp_path}/artifacts/com.example.gst-grabber/1.0.0",
+                   f"would build com.example.count_people 1.0.0: {tmp_path}/artifacts/com.example.count_people/1.0.0"]
     assert not list(tmp_path.iterdir())
     code, err = run_cli(["--out", str(tmp_path), "build", "camera"], capsys)
     assert code == 1 and "unknown component camera; choose from gst-grabber, count_people" in err
@@ -104,7 +102,7 @@ def test_missing_docker_fails_the_grabber_only(capsys: pytest.CaptureFixture, tm
     assert err == "ggctl: error: gst-grabber: the docker CLI is not installed; install Docker to build the grabber " \
                   "image\n"
     assert (tmp_path / "artifacts/com.example.count_people/1.0.0/count_people.zip").is_file()
-    assert not (tmp_path / "artifacts/com.example.gst-grabber/1.0.0/gst-grabber.tar.gz").exists()
+    assert not list((tmp_path / "artifacts/com.example.gst-grabber/1.0.0").iterdir())
 
 
 def test_unreachable_docker_engine_fails_the_grabber_only(capsys: pytest.CaptureFixture, tmp_path: Path,

@@ -9,11 +9,16 @@ from pathlib import Path
 import pytest
 import yaml
 from botocore.stub import ANY, Stubber
-from ggctl import commands, render
+from ggctl import build, commands, render
 from ggctl.aws import Aws
 from ggctl.errors import GgctlError
 from ggctl.project import COUNTER, GRABBER
 from ggctl_support import ACCOUNT, REGION, ROOT, fake_grabber
+
+
+def artifact_file(component) -> str:
+    """The file the `built` fixture holds for a component (the stand-in grabber is amd64)."""
+    return build.grabber_file("amd64") if component.key == GRABBER.key else component.spec.artifact
 
 
 def arn(name: str, version: str) -> str:
@@ -62,13 +67,13 @@ def test_publish_uploads_registers_and_skips_unchanged_artifacts(aws: Aws, compo
     for component in (grabber, counter):
         recipe = published_recipe(built, component)
         (artifact,) = recipe["Manifests"][0]["Artifacts"]
-        key = render.artifact_key(component, component.spec.artifact)
+        key = render.artifact_key(component, artifact_file(component))
         assert artifact["URI"] == f"s3://{bucket}/{key}"
         stored = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         assert artifact["Digest"] == base64.b64encode(hashlib.sha256(stored).digest()).decode()
     counter_recipe = published_recipe(built, counter)
     assert grabber.name in counter_recipe["ComponentDependencies"]
-    before = {c.name: s3.head_object(Bucket=bucket, Key=render.artifact_key(c, c.spec.artifact))["ETag"]
+    before = {c.name: s3.head_object(Bucket=bucket, Key=render.artifact_key(c, artifact_file(c)))["ETag"]
               for c in (grabber, counter)}
 
     # Second run: same recipes registered, same bytes stored: nothing is uploaded or registered.
@@ -81,7 +86,7 @@ def test_publish_uploads_registers_and_skips_unchanged_artifacts(aws: Aws, compo
         stubber.assert_no_pending_responses()
     assert not [line for line in second if line.startswith(("uploaded", "registered", "created"))], second
     assert sum(line.startswith("unchanged s3://") for line in second) == 2, second
-    after = {c.name: s3.head_object(Bucket=bucket, Key=render.artifact_key(c, c.spec.artifact))["ETag"]
+    after = {c.name: s3.head_object(Bucket=bucket, Key=render.artifact_key(c, artifact_file(c)))["ETag"]
              for c in (grabber, counter)}
     assert after == before
 
@@ -103,8 +108,8 @@ def test_changed_recipe_needs_bump_then_registers_next_patch(aws: Aws, component
         lines: list[str] = []
         commands.run_publish(context(aws, components, built, lines), [GRABBER.key], bucket, bump=True)
         stubber.assert_no_pending_responses()
-    assert f"uploaded {Path(built / 'artifacts' / grabber.name / '1.0.0' / grabber.spec.artifact)} -> " \
-           f"s3://{bucket}/{grabber.name}/1.0.1/{grabber.spec.artifact}" in " ".join(lines)
+    assert f"uploaded {Path(built / 'artifacts' / grabber.name / '1.0.0' / artifact_file(grabber))} -> " \
+           f"s3://{bucket}/{grabber.name}/1.0.1/{artifact_file(grabber)}" in " ".join(lines)
     assert published_recipe(built, grabber.__class__(**{**grabber.__dict__, "version": "1.0.1"}))[
         "ComponentVersion"] == "1.0.1"
     # Deploy picks the bumped version up from the state publish left.
@@ -155,7 +160,7 @@ def test_dry_run_reads_but_writes_nothing(aws: Aws, components: dict, built: Pat
         stubber.assert_no_pending_responses()  # no create_component_version was called
     assert lines[0] == f"would create bucket s3://{bucket} in {REGION}"
     for component in (grabber, counter):
-        path = built / "artifacts" / component.name / component.version / component.spec.artifact
+        path = built / "artifacts" / component.name / component.version / artifact_file(component)
         assert any(line.startswith(f"would upload {path} -> s3://{bucket}/{component.name}/{component.version}/")
                    for line in lines), lines
         assert f"would register {component.name} {component.version} with this recipe:" in lines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import zipfile
@@ -17,19 +18,20 @@ from ggctl_support import RECIPE_SCHEMA, ROOT
 
 BUCKET = "people-counter-artifacts-eu-west-1-123456789012"
 #: Recipe variables the nucleus resolves in lifecycle scripts and accessControl (besides configuration:/KEY).
-NUCLEUS_VARIABLES = {"artifacts:path", "artifacts:decompressedPath", "work:path", "iot:thingName"}
+NUCLEUS_VARIABLES = {"artifacts:path", "artifacts:decompressedPath", "work:path"}
 #: GRABBER_* options the recipe fixes rather than configures: the bind mount, the heartbeat beside the
 #: frame, and the image's own gst-launch.
 GRABBER_FIXED_ENV = {"GRABBER_OUTPUT_DIR", "GRABBER_STATUS_FILE", "GRABBER_GST_LAUNCH"}
 
 
-def _digests(out: Path) -> dict[str, str]:
-    return {entry["file"]: entry["sha256"] for entry in build.read_manifest(out).values()}
+def _render_all(out: Path, components: dict) -> dict[str, dict]:
+    builds = build.built_artifacts(out, list(load_components(ROOT).values()))  # built under the default names
+    return {key: build.render_built(ROOT, c, components, BUCKET, builds[key]) for key, c in components.items()}
 
 
 @pytest.fixture
 def recipes(built: Path, components: dict) -> dict[str, dict]:
-    return {key: render.render(ROOT, c, components, BUCKET, _digests(built)) for key, c in components.items()}
+    return _render_all(built, components)
 
 
 def _strings(node) -> list[str]:
@@ -61,34 +63,38 @@ def test_recipe_has_every_required_field_and_no_template_text(recipes: dict, com
 
 
 def test_artifact_uris_and_digests_match_the_built_files(recipes: dict, built: Path, components: dict) -> None:
-    for key, entry in build.read_manifest(built).items():
+    for key, info in build.built_artifacts(built, list(components.values())).items():
         component = components[key]
-        (artifact,) = recipes[key]["Manifests"][0]["Artifacts"]
-        assert artifact["URI"] == f"s3://{BUCKET}/{render.artifact_key(component, entry['file'])}"
-        assert artifact["Digest"] == build.sha256_file(Path(entry["path"])) == entry["sha256"]
+        (artifact,) = info.artifacts
+        (manifest,) = recipes[key]["Manifests"]
+        (entry,) = manifest["Artifacts"]
+        assert entry["URI"] == f"s3://{BUCKET}/{render.artifact_key(component, artifact.file)}"
+        assert entry["Digest"] == build.sha256_file(Path(artifact.path)) == artifact.sha256
     assert recipes[COUNTER.key]["Manifests"][0]["Artifacts"][0]["Unarchive"] == "ZIP"
 
 
-def test_access_control_grants_exactly_the_configured_topic(recipes: dict, components: dict) -> None:
+def test_access_control_has_no_recipe_variable_and_only_the_topic_tree(recipes: dict) -> None:
     defaults = recipes[COUNTER.key]["ComponentConfiguration"]["DefaultConfiguration"]
     policies = defaults["accessControl"]
-    assert list(policies) == [render.IPC_MQTT_PROXY]  # local_pubsub is off by default
+    assert list(policies) == [render.IPC_MQTT_PROXY]  # local_pubsub is off, no secret configured
     (policy,) = policies[render.IPC_MQTT_PROXY].values()
     assert policy["operations"] == ["aws.greengrass#PublishToIoTCore"]
-    expected = defaults["topic"].replace("{thing}", "{iot:thingName}").replace("{camera}", defaults["camera_id"])
-    assert policy["resources"] == [expected] == ["people-counter/{iot:thingName}/camera-1"]
+    assert defaults["topic"] == "people-counter/{thing}/{camera}"
+    assert policy["resources"] == ["people-counter/+/+"]
+    # A default Java nucleus interpolates no recipe variable in accessControl: none may appear there.
+    assert not [s for s in _strings(policies) if re.search(r"\{[^}]*:[^}]*\}", s)]
 
-    custom = render.access_control("n", {"topic": "shop/{camera}/{thing}/counts", "camera_id": "door",
-                                         "local_pubsub": True})
-    assert custom[render.IPC_MQTT_PROXY]["n:mqttproxy:1"]["resources"] == ["shop/door/{iot:thingName}/counts"]
+    custom = render.access_control("n", {"topic": "shop/{camera}/x-{thing}/counts", "local_pubsub": True})
+    assert custom[render.IPC_MQTT_PROXY]["n:mqttproxy:1"]["resources"] == ["shop/+/+/counts"]
     assert custom[render.IPC_PUBSUB]["n:pubsub:1"] == {
-        "policyDescription": "Publish counts on the configured local topic only.",
+        "policyDescription": "Publish counts on the configured local topic tree only.",
         "operations": ["aws.greengrass#PublishToTopic"],
-        "resources": ["shop/door/{iot:thingName}/counts"],
+        "resources": ["shop/+/+/counts"],
     }
-    for camera in ("#", "a+b", "*"):
-        with pytest.raises(GgctlError, match="wildcards"):
-            render.access_control("n", {"topic": "t/{camera}", "camera_id": camera})
+    for topic, message in (("t/#", "wildcards"), ("t/a+b/{camera}", "wildcards"), ("{thing}/{camera}", "fixed level"),
+                           ("", "fixed level"), ("t/{user}", "only use the placeholders")):
+        with pytest.raises(GgctlError, match=message):
+            render.access_control("n", {"topic": topic})
 
 
 def test_counter_configuration_holds_every_setting(recipes: dict) -> None:
@@ -136,8 +142,8 @@ def test_grabber_configuration_holds_every_option(recipes: dict) -> None:
 
 def test_names_are_overridable(built: Path) -> None:
     components = load_components(ROOT, {"count_people": "com.acme.Counter", "gst-grabber": "com.acme.Grabber"})
-    counter = render.render(ROOT, components[COUNTER.key], components, BUCKET, _digests(built))
-    grabber = render.render(ROOT, components[GRABBER.key], components, BUCKET, _digests(built))
+    recipes = _render_all(built, components)
+    counter, grabber = recipes[COUNTER.key], recipes[GRABBER.key]
     assert counter["ComponentName"] == "com.acme.Counter"
     assert counter["ComponentDependencies"]["com.acme.Grabber"] == {
         "VersionRequirement": ">=1.0.0 <2.0.0", "DependencyType": "SOFT"}
@@ -152,15 +158,21 @@ def test_names_are_overridable(built: Path) -> None:
 def test_counter_zip_is_reproducible_and_complete(tmp_path: Path, components: dict) -> None:
     counter = components[COUNTER.key]
     first, second = tmp_path / "a.zip", tmp_path / "b.zip"
+    build._WHEELS.clear()  # the second build runs pip wheel again
     build.build_counter_zip(ROOT, counter, first)
+    build._WHEELS.clear()
     build.build_counter_zip(ROOT, counter, second)
     assert first.read_bytes() == second.read_bytes()
-    names = zipfile.ZipFile(first).namelist()
-    assert {"install.sh", "requirements.txt", "requirements-mxnet.txt", "requirements-numpy.txt", "pyproject.toml",
-            "count_people/__init__.py", "count_people/cli.py"} <= set(names)
+    archive = zipfile.ZipFile(first)
+    wheel_name = f"count_people_component-{counter.version}-py3-none-any.whl"
+    assert set(archive.namelist()) == {"install.sh", "requirements.txt", "requirements-mxnet.txt",
+                                       "requirements-numpy.txt", wheel_name}
+    wheel = zipfile.ZipFile(io.BytesIO(archive.read(wheel_name)))
+    names = wheel.namelist()
+    assert {"count_people/__init__.py", "count_people/cli.py"} <= set(names)
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
-    pyproject = zipfile.ZipFile(first).read("pyproject.toml").decode()
-    assert f'version = "{counter.version}"' in pyproject and 'count-people = "count_people.cli:main"' in pyproject
+    entry_points = wheel.read(f"count_people_component-{counter.version}.dist-info/entry_points.txt").decode()
+    assert "count-people = count_people.cli:main" in entry_points
     for line in (ROOT / "recipes/count_people/requirements.txt").read_text().splitlines():
         assert not line.strip() or line.startswith("#") or "==" in line, f"unpinned requirement {line!r}"
 
