@@ -13,7 +13,9 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
+
+from gst_grabber.preflight import describe_missing, launch_elements, missing_elements
 
 TEST_PATTERN = "test"
 
@@ -50,17 +52,19 @@ class _FilePlayer:
 
     def __init__(self, Gst, path: Path, channel: str, caps: str) -> None:
         self._Gst = Gst
-        location = str(path).replace("\\", "\\\\").replace('"', '\\"')
-        self.pipeline = Gst.parse_launch(
-            f'filesrc location="{location}" ! decodebin ! videoconvert ! videoscale ! videorate '
-            f"! {caps} ! intervideosink channel={channel}"
-        )
+        self.pipeline = Gst.parse_launch(self.description(path, channel, caps))
         bus = self.pipeline.get_bus()
         bus.add_signal_watch()
         bus.connect("message::eos", self._on_eos)
         bus.connect("message::error", self._on_error)
         self.path = path
         self.error: Optional[str] = None
+
+    @staticmethod
+    def description(path: Path, channel: str, caps: str) -> str:
+        location = str(path).replace("\\", "\\\\").replace('"', '\\"')
+        return (f'filesrc location="{location}" ! decodebin ! videoconvert ! videoscale ! videorate '
+                f"! {caps} ! intervideosink channel={channel}")
 
     def start(self) -> None:
         if self.pipeline.set_state(self._Gst.State.PLAYING) == self._Gst.StateChangeReturn.FAILURE:
@@ -99,19 +103,13 @@ class Emulator:
         caps = f"video/x-raw,format=I420,width={width},height={height},framerate={fps}/1"
         mounts = self.server.get_mount_points()
         self.paths: List[str] = []
-        for index, source in enumerate(sources, start=1):
-            if source == TEST_PATTERN:
-                head = f"videotestsrc is-live=true pattern=ball ! timeoverlay ! {caps}"
-            else:
-                path = Path(source)
-                if not path.is_file():
-                    raise EmulatorError(f"video file not found: {source}")
-                channel = f"cam{index}"
-                self.players.append(_FilePlayer(self.Gst, path, channel, caps))
-                head = f"intervideosrc channel={channel} timeout=18446744073709551615 ! {caps}"
+        launches = [self.mount_descriptions(i, source, caps, bitrate_kbps, fps) for i, source in enumerate(sources, 1)]
+        self._preflight([text for pair in launches for text in pair if text])
+        for index, (player, launch) in enumerate(launches, start=1):
+            if player:
+                self.players.append(_FilePlayer(self.Gst, Path(sources[index - 1]), f"cam{index}", caps))
             factory = GstRtspServer.RTSPMediaFactory()
-            queue = "queue max-size-buffers=2 leaky=downstream"
-            factory.set_launch(f"( {head} ! {queue} ! {_encoder(bitrate_kbps, fps)} )")
+            factory.set_launch(launch)
             factory.set_shared(True)
             mount = f"/cam{index}"
             if user:
@@ -121,6 +119,36 @@ class Emulator:
         if user:
             self._install_auth(GstRtspServer, user, password or "")
         self.loop = self.GLib.MainLoop()
+
+    @staticmethod
+    def mount_descriptions(
+        index: int, source: str, caps: str, bitrate_kbps: int, fps: int
+    ) -> Tuple[Optional[str], str]:
+        """(file player description or None, RTSP media description) of mount ``/cam<index>``."""
+        player = None
+        if source == TEST_PATTERN:
+            head = f"videotestsrc is-live=true pattern=ball ! timeoverlay ! {caps}"
+        else:
+            path = Path(source)
+            if not path.is_file():
+                raise EmulatorError(f"video file not found: {source}")
+            player = _FilePlayer.description(path, f"cam{index}", caps)
+            head = f"intervideosrc channel=cam{index} timeout=18446744073709551615 ! {caps}"
+        queue = "queue max-size-buffers=2 leaky=downstream"
+        return player, f"( {head} ! {queue} ! {_encoder(bitrate_kbps, fps)} )"
+
+    def _preflight(self, descriptions: Sequence[str]) -> None:
+        """Every element exists and every pipeline builds, before anything says "serving": otherwise
+        clients would only ever get "503 Service Unavailable"."""
+        elements = list(dict.fromkeys(e for text in descriptions for e in launch_elements(text)))
+        missing = missing_elements(elements, lambda name: self.Gst.ElementFactory.find(name) is not None)
+        if missing:
+            raise EmulatorError(describe_missing(missing))
+        for text in descriptions:
+            try:
+                self.Gst.parse_launch(text).set_state(self.Gst.State.NULL)
+            except self.GLib.Error as exc:
+                raise EmulatorError(f"cannot build pipeline {text!r}: {exc.message}") from None
 
     def _protect(self, GstRtspServer, factory, user: str) -> None:
         permissions = GstRtspServer.RTSPPermissions()

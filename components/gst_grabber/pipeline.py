@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import List
 
 from gst_grabber.config import GrabberConfig
+from gst_grabber.preflight import element_names
 
 _PROTOCOLS = {"tcp": "tcp", "udp": "udp", "auto": "tcp+udp+udp-mcast"}
 _DECODERS = {
@@ -45,3 +46,8 @@ def pipeline_elements(config: GrabberConfig) -> List[str]:
 def launch_command(config: GrabberConfig) -> List[str]:
     """Full argv of the child: ``-e`` is absent on purpose; stopping needs no EOS flush of a JPEG sink."""
     return [config.gst_launch, "-q", *pipeline_elements(config)]
+
+
+def required_elements(config: GrabberConfig) -> List[str]:
+    """Elements the pipeline names (decodebin's choices at run time are not known up front)."""
+    return element_names(pipeline_elements(config))

@@ -23,7 +23,8 @@ from typing import Deque, Optional, Sequence, Tuple
 
 from gst_grabber.config import ConfigError, GrabberConfig, load_config
 from gst_grabber.masking import Masker, MaskingFilter
-from gst_grabber.pipeline import launch_command
+from gst_grabber.pipeline import launch_command, required_elements
+from gst_grabber.preflight import MissingElement, gst_inspect_exists, require_elements
 from gst_grabber.status import GrabberStatus, write_atomic
 
 log = logging.getLogger("gst_grabber")
@@ -202,6 +203,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"gst-grabber: error: {Masker.for_url(os.environ.get('GRABBER_RTSP_URL', '')).mask(str(exc))}",
               file=sys.stderr)
         return 2
+    try:  # a missing plugin is a set-up error to report once, not a reason to retry forever
+        require_elements(required_elements(config), gst_inspect_exists(config.gst_launch))
+    except MissingElement as exc:
+        print(f"gst-grabber: error: {exc}", file=sys.stderr)
+        return 1
     masker = Masker.for_url(config.url)
     setup_logging(config.log_level, masker)
     grabber = Grabber(config, masker)

@@ -9,8 +9,11 @@ import time
 
 import cv2
 import numpy as np
+import pytest
 from grabber_support import BIN, PASSWORD, PASSWORD_URL, count_frames, frame_id
 from support import wait_for
+
+pytestmark = pytest.mark.clean_install
 
 
 def _assert_no_password(*texts: str) -> None:

@@ -15,6 +15,8 @@ from gst_grabber.pipeline import launch_command, pipeline_elements
 from gst_grabber.runner import _summarise, backoff_delay
 from gst_grabber.status import GrabberStatus, write_atomic
 
+pytestmark = pytest.mark.clean_install
+
 URL = "rtsp://admin:Pa55%3Aw0rd%2Fxyz@cam.local:554/stream1"
 
 

@@ -6,8 +6,11 @@ import statistics
 import time
 
 import jsonschema
+import pytest
 from local_stack.stack import LocalStack, StackOptions
 from support import Subscriber, body_model_args, message_schema, shared_path, wait_for
+
+pytestmark = pytest.mark.clean_install
 
 
 def test_counts_flow_from_camera_to_mqtt_and_survive_a_camera_restart(tmp_path):
