@@ -1,0 +1,86 @@
+"""The real counter component under nucleus lite, from the recipe ggctl renders for a deployment.
+
+Configuration: the rendered DefaultConfiguration (accessControl included) goes to ggconfigd as the
+component's configuration, with the body model from ../shared and a video as the source. Run: the
+rendered Run script through recipe-runner, with ``{work:path}/venv-<version>`` pointed at the project's
+.venv (pre-built for speed; the Install step, which builds that venv, is not run here).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from ggctl.project import COUNTER, load_components
+from ggctl.render import render
+from lite_bed import TlsSubscriber, running_nucleus
+from nucleus import THING, component_service
+from support import REPO_ROOT, message_schema, shared_path
+
+VENV = REPO_ROOT / ".venv"
+
+
+def counter_recipe() -> dict[str, Any]:
+    """The counter recipe as a deployment gets it, made runnable here (platform, venv, no S3 artifact)."""
+    components = load_components(REPO_ROOT)
+    recipe = render(REPO_ROOT, components[COUNTER.key], components, "lite-test", {COUNTER.artifact: "not-uploaded"})
+    for manifest in recipe["Manifests"]:
+        manifest["Platform"]["runtime"] = "*"  # nucleus lite selects manifests by runtime too
+        manifest.pop("Artifacts", None)
+        lifecycle = manifest["Lifecycle"]
+        lifecycle.pop("Install", None)
+        script = lifecycle["Run"]["Script"]
+        venv = f"{{work:path}}/venv-{recipe['ComponentVersion']}"
+        assert venv in script, f"the rendered Run script no longer uses {venv}: {script}"
+        lifecycle["Run"]["Script"] = script.replace(venv, str(VENV))
+    return recipe
+
+
+def counter_configuration(recipe: dict, **overrides: Any) -> dict[str, Any]:
+    cfg = shared_path("models/yolo-fastest/yolo-fastest-1.1_body.cfg")
+    configuration = dict(recipe["ComponentConfiguration"]["DefaultConfiguration"])
+    configuration.update({
+        "source": str(shared_path("footage/TUD-Stadtmitte/TUD-Stadtmitte.mp4")), "detector": "opencv",
+        "model": str(cfg), "params": str(cfg.with_suffix(".weights")), "labels": str(cfg.parent / "body.names"),
+        "class_alias": "body=person", "threshold": 0.4, "max_fps": 10, **overrides})
+    return configuration
+
+
+def run_counter(nucleus_bin: Path, configuration: dict, recipe: dict, topic_filter: str, seconds: float):
+    """Run the counter under a fresh nucleus; (messages at the broker, the counter's output)."""
+    name, version = recipe["ComponentName"], recipe["ComponentVersion"]
+    with running_nucleus(nucleus_bin, {name: component_service(version, configuration)}) as nucleus:
+        subscriber = TlsSubscriber(nucleus.certs, topic_filter)
+        try:
+            component = nucleus.run_component(name, version, recipe)
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline and component.process.poll() is None:
+                time.sleep(0.2)
+            return subscriber.json(), component.output()
+        finally:
+            subscriber.close()
+
+
+def test_counts_arrive_over_mtls_schema_valid(nucleus_bin):
+    recipe = counter_recipe()
+    configuration = counter_configuration(recipe)
+    topic = str(configuration["topic"]).format(thing=THING, camera=configuration["camera_id"])
+    messages, output = run_counter(nucleus_bin, configuration, recipe, topic, 40)
+    assert len(messages) >= 5, f"only {len(messages)} counts at the broker; counter output:\n{output[-3000:]}"
+    schema = message_schema()
+    for message in messages:
+        jsonschema.validate(message, schema)
+    assert {m["camera_id"] for m in messages} == {configuration["camera_id"]}
+    assert {m["thing_name"] for m in messages} == {THING}
+
+
+def test_a_topic_outside_access_control_is_refused_by_the_nucleus(nucleus_bin):
+    recipe = counter_recipe()
+    configuration = counter_configuration(recipe, topic="elsewhere/{camera}")
+    messages, output = run_counter(nucleus_bin, configuration, recipe, "#", 20)
+    assert messages == [], "nucleus lite must refuse what the recipe's accessControl does not grant"
+    if "nauthorized" not in output:
+        pytest.fail(f"the counter did not report the refusal; its output:\n{output[-3000:]}")
