@@ -70,7 +70,8 @@ def docker_checks(environ: Mapping[str, str]) -> List[Result]:
     except subprocess.TimeoutExpired:
         error = "no answer within 20 s"
     if error:
-        engine = Result("grabber", "docker engine", PROBLEM, f"no engine answers at {host}: {error}",
+        said = "" if error.startswith("Cannot connect to the Docker daemon") else f": {error}"  # repeats the host
+        engine = Result("grabber", "docker engine", PROBLEM, f"no engine answers at {host}{said}",
                         "sudo systemctl start docker (or set DOCKER_HOST to a running engine)")
     else:
         engine = Result("grabber", "docker engine", OK, f"Docker {answer.stdout.strip()} at {host}")
