@@ -14,8 +14,8 @@ import numpy as np
 from count_people.config import Settings
 from count_people.detectors.base import Detection
 from count_people.frames.base import Frame
-from count_people.liveview.draw import annotate
 from count_people.message import build_message
+from count_people.observability.draw import annotate
 from count_people.tracking.hook import LinesAndZones
 
 WIDTH, HEIGHT = 640, 360

@@ -2,7 +2,7 @@
 
 End to end means the production path: a JPEG replaced atomically in a frame file (as the
 grabber does; writing it is the grabber's cost and not timed), read and decoded by
-``LatestFrameFile``, detected, turned into a message and published by the ``Counter``.
+``LatestFrameFile``, detected, turned into a message and published by the ``CountingLoop``.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from count_people.app import Counter
-from count_people.cli import add_settings_arguments, parse_with_settings
+from count_people.arguments import add_settings_arguments, parse_with_settings
 from count_people.comms.stdout import StdoutPublisher
 from count_people.config import Settings
 from count_people.detectors import create_detector
 from count_people.detectors.base import Detection, Detector, StagedDetector
 from count_people.errors import UserError
 from count_people.frames import LatestFrameFile
+from count_people.loop import CountingLoop
 
 STAGES = ("read_decode", "preprocess", "forward", "postprocess", "publish")
 
@@ -37,7 +37,7 @@ class StageTimer(Detector):
     """Runs a staged detector's stages exactly as its ``detect`` does, noting each one's time (ms)."""
 
     def __init__(self, inner: StagedDetector) -> None:
-        super().__init__(inner.settings)
+        super().__init__(inner.config)
         self.inner = inner
         self.last: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
@@ -118,7 +118,7 @@ def benchmark(settings: Settings, image: np.ndarray, frames: int = 200, warmup: 
     with tempfile.TemporaryDirectory(prefix="count-people-bench-", dir=shm) as folder, \
             open(os.devnull, "w") as sink:
         path = Path(folder) / "frame.jpg"
-        counter = Counter(settings, source=LatestFrameFile(str(path), settings.poll_interval),
+        counter = CountingLoop(settings, source=LatestFrameFile(str(path), settings.poll_interval),
                           detector=timer or detector, publisher=StdoutPublisher(sink))
         for index in range(warmup + frames):
             temporary = path.with_suffix(".tmp")

@@ -1,26 +1,36 @@
-"""``count-people``: run the counter (default), or a subcommand such as ``evaluate``/``bench``."""
+"""``count-people``: run the counter (default), or a subcommand such as ``evaluate``/``bench``.
+
+The top of the package: the only module that wires features together. Its registries are
+explicit imports: ``HOOK_FACTORIES`` (features riding along the loop) and ``SUBCOMMANDS``.
+"""
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import logging
 import signal
 import sys
 import threading
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 from count_people import __version__
-from count_people.config import ENV_PREFIX, Settings, load_settings
+from count_people.arguments import add_settings_arguments, flags_from_args, settings_from_args, setup_logging
+from count_people.benchmark import main as bench_main
+from count_people.config import ENV_PREFIX
 from count_people.errors import UserError
+from count_people.evaluation.cli import main as evaluate_main
+from count_people.greengrass import GreengrassComponent
+from count_people.hooks import HookFactory
+from count_people.loop import CountingLoop
+from count_people.observability.factory import create_observability_hooks
+from count_people.tracking.hook import create_tracking_hooks
 
-#: Features riding along the counting loop: "module:function" taking Settings, returning FrameHooks.
-HOOK_FACTORIES: list[str] = ["count_people.tracking.hook:create_hooks"]
+#: Features riding along the counting loop, in the order their hooks see each frame.
+HOOK_FACTORIES: tuple[HookFactory, ...] = (create_tracking_hooks, create_observability_hooks)
 
-#: Subcommands besides the default ``run``: name -> "module:function" taking argv.
-SUBCOMMANDS: dict[str, str] = {
-    "evaluate": "count_people.evaluation.cli:main",
-    "bench": "count_people.benchmark:main",
+#: Subcommands besides the default ``run``: name -> function taking argv.
+SUBCOMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
+    "evaluate": evaluate_main,
+    "bench": bench_main,
 }
 
 EPILOG = f"""\
@@ -29,43 +39,6 @@ YAML/JSON file given with --config (e.g. max_fps: 2); flags win over the environ
 over the file. Messages are JSON documents, one per processed frame (schema in
 count_people/schema/message.schema.json).
 """
-
-
-def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
-    """One flag per Settings key; None means 'not given' so lower-priority sources apply."""
-    parser.add_argument("--config", metavar="FILE", help=f"YAML/JSON settings file (env {ENV_PREFIX}CONFIG)")
-    defaults = Settings()
-    for key in Settings.options():
-        default = getattr(defaults, key.name)
-        shown = ",".join(default) if isinstance(default, tuple) else default
-        parser.add_argument(
-            "--" + key.name.replace("_", "-"),
-            dest=key.name,
-            metavar=key.metadata["metavar"] or key.name.upper(),
-            help=f"{key.metadata['help']} (default: {shown})",
-        )
-
-
-def flags_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    return {key.name: getattr(args, key.name) for key in Settings.options()}
-
-
-def settings_from_args(args: argparse.Namespace) -> Settings:
-    return load_settings(flags_from_args(args), config_file=args.config)
-
-
-def parse_with_settings(parser: argparse.ArgumentParser, argv: Sequence[str]) -> tuple[argparse.Namespace, Settings]:
-    """Parse a subcommand's arguments, load its Settings and set up logging at their level."""
-    args = parser.parse_args(argv)
-    settings = settings_from_args(args)
-    setup_logging(settings.log_level)
-    return args, settings
-
-
-def setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,34 +56,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(argv: Sequence[str]) -> int:
-    from count_people.app import Counter
-    from count_people.greengrass import GreengrassComponent
-    from count_people.observability import create_hooks as create_observability_hooks
-
     args = build_parser().parse_args(argv)
     component = GreengrassComponent.from_environment(flags_from_args(args), args.config)
     settings = component.initial_settings() if component else settings_from_args(args)
     setup_logging(settings.log_level)
-    hooks = []
-    for factory in HOOK_FACTORIES:
-        module_name, function_name = factory.split(":")
-        hooks.extend(getattr(importlib.import_module(module_name), function_name)(settings))
-    counter = Counter(settings, hooks=hooks)
-    counter.hooks.extend(create_observability_hooks(counter))  # metrics, health, live view, InfluxDB
+    loop = CountingLoop(settings)
+    for factory in HOOK_FACTORIES:  # metrics, health, live view, InfluxDB, lines and zones
+        loop.hooks.extend(factory(loop))
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     if component is not None:  # follows configuration updates, reports component state
-        return component.run(counter, stop)
-    return counter.run(stop)
+        return component.run(loop, stop)
+    return loop.run(stop)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    command: Callable[[Sequence[str]], int] = run
-    if argv and argv[0] in SUBCOMMANDS:
-        module_name, function_name = SUBCOMMANDS[argv.pop(0)].split(":")
-        command = getattr(importlib.import_module(module_name), function_name)
+    command = SUBCOMMANDS.get(argv[0], run) if argv else run
+    if command is not run:
+        argv.pop(0)
     try:
         return command(argv)
     except UserError as exc:

@@ -18,9 +18,10 @@ from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 import yaml
+from frame_handoff import DEFAULT_FRAME_PATH
 
 from count_people.errors import UserError
-from count_people.tracking.geometry import LineSpec, ZoneSpec, parse_lines, parse_zones
+from count_people.geometry import LineSpec, ZoneSpec, parse_lines, parse_zones
 
 ENV_PREFIX = "COUNT_PEOPLE_"
 
@@ -175,7 +176,7 @@ class Settings:
     """All tunables of the counter; see ``count-people --help``."""
 
     source: str = _option(
-        "/tmp/data/frame.jpg",
+        DEFAULT_FRAME_PATH,
         "frame file kept fresh by the grabber, a video file, or a folder of images",
         _text,
         "PATH",

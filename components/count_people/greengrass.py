@@ -2,7 +2,7 @@
 
 The component configuration uses the same keys as the config file; it sits between the
 environment and the flags (flags in the recipe's run command win). Updates arrive through
-SubscribeToConfigurationUpdate and go through ``Counter.reconfigure``: an invalid one is
+SubscribeToConfigurationUpdate and go through ``CountingLoop.reconfigure``: an invalid one is
 logged and rejected while the old configuration keeps running. If the nucleus goes away
 the link reconnects with backoff, re-reads the configuration and subscribes again.
 Publishing has its own connection (comms/ipc.py), so a slow update never delays messages.
@@ -15,7 +15,7 @@ import os
 import threading
 from typing import Any, Mapping
 
-from count_people.comms.base import Backoff
+from count_people.backoff import Backoff
 from count_people.comms.ipc import SEND_TIMEOUT_S, connect_ipc, greengrass_environment, require_ipc
 from count_people.config import Settings, load_settings
 from count_people.errors import UserError

@@ -7,11 +7,12 @@ detection thread, so they must be quick and never block on I/O (hand work to a t
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
+from count_people.comms.base import Publisher
 from count_people.config import Settings
-from count_people.detectors.base import Detection
-from count_people.frames.base import Frame
+from count_people.detectors.base import Detection, Detector
+from count_people.frames.base import Frame, FrameSource
 
 
 class FrameHook:
@@ -28,3 +29,17 @@ class FrameHook:
 
     def close(self) -> None:
         """Release resources at shutdown."""
+
+
+class LoopState(Protocol):
+    """What a hook may read of the counting loop that runs it (at any time, from any thread)."""
+
+    settings: Settings
+    detector: Detector
+    source: FrameSource
+    publisher: Publisher
+    frames_processed: int
+
+
+#: Builds a feature's hooks for a loop; the registry is ``cli.HOOK_FACTORIES``.
+HookFactory = Callable[[LoopState], Sequence[FrameHook]]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from count_people.comms import create_publisher
 from count_people.comms.base import Publisher
 from count_people.config import Settings
-from count_people.detectors import Detector, create_detector
+from count_people.detectors import Detector, create_detector, detector_config
 from count_people.frames import Frame, FrameSource, open_source
 from count_people.hooks import FrameHook
 from count_people.message import build_message, encode_message
@@ -30,7 +30,7 @@ class FrameTiming:
     publish_ms: float = 0.0
 
 
-class Counter:
+class CountingLoop:
     """Owns the source, detector and publisher; ``reconfigure`` swaps them between frames."""
 
     def __init__(
@@ -72,10 +72,11 @@ class Counter:
         changed = self.settings.changed_keys(new)
         if not changed:
             return changed
-        detector = self.detector
-        if changed & set(detector.reload_keys):
+        config = detector_config(new)
+        if changed & config.reload_keys():
             detector = self._load_detector(new)
         else:
+            detector = self.detector.retuned(config)
             detector.check_classes(new.classes)
         for hook in self.hooks:
             hook.reconfigure(new)
@@ -83,7 +84,6 @@ class Counter:
         publisher = create_publisher(new) if changed & PUBLISHER_KEYS else None
         with self._lock:
             old_source, old_publisher = self.source, self.publisher
-            detector.settings = new
             self.settings, self.detector = new, detector
             self.stats_line.interval = new.stats_interval
             if source is not None:

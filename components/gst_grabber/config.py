@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence
 from urllib.parse import urlsplit
 
+from frame_handoff import DEFAULT_FRAME_DIR, DEFAULT_FRAME_NAME, status_path
+
 from gst_grabber.masking import mask_url
 
 TRANSPORTS = ("tcp", "udp", "auto")
@@ -29,8 +31,8 @@ class GrabberConfig:
     transport: str = "tcp"
     latency_ms: int = 200
     codec: str = "h264"
-    output_dir: Path = Path("/tmp/data")
-    output_name: str = "frame.jpg"
+    output_dir: Path = Path(DEFAULT_FRAME_DIR)
+    output_name: str = DEFAULT_FRAME_NAME
     max_fps: int = 5
     max_width: int = 0
     jpeg_quality: int = 85
@@ -47,7 +49,7 @@ class GrabberConfig:
 
     @property
     def status_path(self) -> Path:
-        return self.status_file or self.output_dir / (Path(self.output_name).stem + ".status.json")
+        return self.status_file or status_path(self.frame_path)
 
     @property
     def masked_url(self) -> str:

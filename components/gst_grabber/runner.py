@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass
 from typing import Deque, Optional, Sequence, Tuple
 
+from frame_handoff import BACKOFF, RUNNING, STARTING, STOPPED
+
 from gst_grabber.config import ConfigError, GrabberConfig, load_config
 from gst_grabber.masking import Masker, MaskingFilter
 from gst_grabber.pipeline import launch_command, required_elements
@@ -90,13 +92,13 @@ class Grabber:
             failures = 0 if result.got_frame else failures + 1
             delay = backoff_delay(max(failures, 1), cfg.backoff_initial_s, cfg.backoff_max_s)
             self.status.restarts += 1
-            self.status.state = "backoff"
+            self.status.state = BACKOFF
             self.status.last_error = self.masker.mask(result.reason)
             log.warning("attempt %d ended: %s; restart %d in %.1f s", self.status.attempt,
                         self.status.last_error, self.status.restarts, delay)
             self._write_status(force=True)
             self._stop.wait(delay)
-        self.status.state = "stopped"
+        self.status.state = STOPPED
         self._write_status(force=True)
         log.info("stopped")
         return 0
@@ -110,7 +112,7 @@ class Grabber:
 
     def _attempt(self) -> AttemptResult:
         cfg = self.config
-        self.status.state = "starting"
+        self.status.state = STARTING
         self._write_status(force=True)
         output: Deque[str] = collections.deque(maxlen=40)
         command = launch_command(cfg)
@@ -141,7 +143,7 @@ class Grabber:
                 if not got_frame:
                     got_frame = True
                     log.info("attempt %d: frames arriving", self.status.attempt)
-                self.status.state = "running"
+                self.status.state = RUNNING
             if proc.poll() is not None:
                 reader.join(timeout=1)
                 if proc.returncode == 0:

@@ -15,6 +15,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
+from frame_handoff import STARTING
+
 
 def _iso(ts: Optional[float]) -> Optional[str]:
     return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds")
@@ -24,7 +26,7 @@ def _iso(ts: Optional[float]) -> Optional[str]:
 class GrabberStatus:
     camera: str  # masked URL
     frame_path: str
-    state: str = "starting"  # starting | running | backoff | stopped
+    state: str = STARTING  # one of frame_handoff.GRABBER_STATES
     attempt: int = 0
     restarts: int = 0
     last_frame_unix: Optional[float] = None

@@ -7,7 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from count_people_fixtures import FAST_GLUONCV_MODEL, make_gluoncv_params
+from gluoncv_params import FAST_GLUONCV_MODEL, make_gluoncv_params
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""Helpers for the counter tests: real frames, and GluonCV parameters made by the tests themselves."""
+"""GluonCV parameters made by the tests themselves (no model zoo download), for the counter tests."""
 
 from __future__ import annotations
 

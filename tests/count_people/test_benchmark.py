@@ -6,9 +6,9 @@ import json
 
 import pytest
 from count_people.cli import main
-from count_people_fixtures import FAST_GLUONCV_MODEL
+from gluoncv_params import FAST_GLUONCV_MODEL
 from support import shared_path
-from yolo_support import body_model
+from yolo_models import body_model
 
 STAGES = {"read_decode", "preprocess", "forward", "postprocess", "publish"}
 
@@ -22,7 +22,7 @@ def bench(capsys, settings: dict, *extra: str) -> dict:
 def check_consistent(result: dict) -> None:
     stages = result["stages_ms"]
     assert set(stages) == STAGES and all(value > 0 for value in stages.values())
-    # The stages are the end-to-end path, minus only the Counter's own bookkeeping.
+    # The stages are the end-to-end path, minus only the CountingLoop's own bookkeeping.
     assert 0.8 * result["end_to_end_ms"] <= sum(stages.values()) <= result["end_to_end_ms"] * 1.01
     assert result["fps"] == pytest.approx(1000 / result["end_to_end_ms"], rel=0.01)
     assert result["peak_rss_mb"] > 10

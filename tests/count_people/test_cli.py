@@ -15,7 +15,7 @@ import cv2
 import jsonschema
 import pytest
 from count_people.config import Settings
-from count_people_fixtures import FAST_GLUONCV_MODEL
+from gluoncv_params import FAST_GLUONCV_MODEL
 from support import jpeg_bytes, message_schema, replace_frame
 
 pytest.importorskip("mxnet", reason="the mxnet extra is not installed")

@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
-from count_people.app import Counter
-from count_people.comms.base import Backoff
+from count_people.backoff import Backoff
 from count_people.greengrass import GreengrassComponent
-from count_people_fixtures import FAST_GLUONCV_MODEL
+from count_people.loop import CountingLoop
 from gg_ipc_support import TOKEN, IpcServer, connect_client, write_recipe
+from gluoncv_params import FAST_GLUONCV_MODEL
 from support import REPO_ROOT, Subscriber, jpeg_bytes, replace_frame, wait_for
 
 pytest.importorskip("mxnet", reason="the mxnet extra is not installed")
@@ -85,7 +85,7 @@ def test_configuration_updates_apply_live_and_survive_a_nucleus_restart(
     try:
         settings = component.initial_settings()
         assert settings.publish == "ipc", "ipc is the default inside Greengrass"
-        counter = Counter(settings)
+        counter = CountingLoop(settings)
         counter.publisher.backoff = Backoff(first=0.1, cap=0.5)
         runner = threading.Thread(target=component.run, args=(counter, stop), daemon=True)
         runner.start()

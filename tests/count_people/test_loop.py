@@ -6,10 +6,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from count_people.app import Counter
 from count_people.config import Settings
 from count_people.errors import UserError
-from count_people_fixtures import FAST_GLUONCV_MODEL
+from count_people.loop import CountingLoop
+from gluoncv_params import FAST_GLUONCV_MODEL
 from support import Subscriber, jpeg_bytes, replace_frame, wait_for
 
 pytest.importorskip("mxnet", reason="the mxnet extra is not installed")
@@ -24,9 +24,9 @@ def settings(tmp_path, fast_params):
 
 
 class Running:
-    """A Counter running in a thread until the test ends."""
+    """A CountingLoop running in a thread until the test ends."""
 
-    def __init__(self, counter: Counter) -> None:
+    def __init__(self, counter: CountingLoop) -> None:
         self.counter, self.stop = counter, threading.Event()
         self.thread = threading.Thread(target=counter.run, args=(self.stop,), daemon=True)
         self.thread.start()
@@ -40,7 +40,7 @@ class Running:
 def test_threshold_and_classes_change_live(settings, frame_bgr, mosquitto):
     settings = settings.updated({"publish": mosquitto.url, "topic": "people/{thing}/{camera}", "camera_id": "c1"})
     subscriber = Subscriber(mosquitto.port, "people/+/c1")
-    counter = Counter(settings)
+    counter = CountingLoop(settings)
     running = Running(counter)
     frame_file = Path(settings.source)
     try:
@@ -64,10 +64,10 @@ def test_threshold_and_classes_change_live(settings, frame_bgr, mosquitto):
 
 
 def test_model_change_reloads_detector_in_place(settings, tmp_path):
-    counter = Counter(settings)
+    counter = CountingLoop(settings)
     old = counter.detector
     counter.reconfigure(settings.updated({"input_size": 300}))
-    assert counter.detector is not old and counter.detector.settings.input_size == 300
+    assert counter.detector is not old and counter.detector.config.input_size == 300
     with pytest.raises(UserError):
         counter.reconfigure(settings.updated({"model": "yolo3_mobilenet1.0_voc"}))
-    assert counter.settings.input_size == 300 and counter.detector.settings.model == FAST_GLUONCV_MODEL
+    assert counter.settings.input_size == 300 and counter.detector.config.model == FAST_GLUONCV_MODEL

@@ -14,6 +14,9 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from count_people.backoff import Backoff
+from count_people.config import Settings
+
 
 class MessageRejected(Exception):
     """The transport is fine but refuses this one message (too large, not authorised)."""
@@ -34,6 +37,11 @@ class Publisher(ABC):
     def __init__(self) -> None:
         self.stats = PublishStats()
 
+    @classmethod
+    @abstractmethod
+    def from_settings(cls, settings: Settings) -> Publisher:
+        """The publisher that ``settings.publish`` and its companion keys describe."""
+
     @abstractmethod
     def publish(self, topic: str, payload: bytes) -> None:
         """Hand a message over without blocking the caller."""
@@ -45,22 +53,6 @@ class Publisher(ABC):
     def healthy(self) -> bool:
         """False while the transport is known to be unable to deliver."""
         return True
-
-
-class Backoff:
-    """Capped exponential delays: 0.5, 1, 2, ... up to ``cap`` seconds; reset on success."""
-
-    def __init__(self, first: float = 0.5, cap: float = 30.0) -> None:
-        self.first, self.cap = first, cap
-        self.attempt = 0
-
-    def next_delay(self) -> float:
-        delay = min(self.cap, self.first * (2**self.attempt))
-        self.attempt += 1
-        return delay
-
-    def reset(self) -> None:
-        self.attempt = 0
 
 
 class QueuedPublisher(Publisher):

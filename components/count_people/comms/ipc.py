@@ -11,6 +11,7 @@ import os
 from typing import Any, Mapping
 
 from count_people.comms.base import MessageRejected, QueuedPublisher
+from count_people.config import Settings
 from count_people.errors import UserError
 
 SOCKET_ENV = "AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT"
@@ -71,6 +72,10 @@ class IpcPublisher(QueuedPublisher):
         socket_path, _ = require_ipc(self._environ)  # fail at start-up, not in the worker thread
         self._client: Any = None
         super().__init__(f"greengrass ipc {socket_path}", queue_size)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> IpcPublisher:
+        return cls(qos=settings.qos, queue_size=settings.queue_size, local_pubsub=settings.local_pubsub)
 
     def connect(self) -> None:
         self._client = connect_ipc(self._environ, executor=None)

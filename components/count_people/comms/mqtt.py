@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import paho.mqtt.client as mqtt
 
 from count_people.comms.base import QueuedPublisher
+from count_people.config import Settings
 
 CONNECT_TIMEOUT_S = 5.0
 
@@ -22,6 +23,10 @@ class MqttPublisher(QueuedPublisher):
         self._client: mqtt.Client | None = None
         self._connected_event = threading.Event()
         super().__init__(f"mqtt {self.host}:{self.port}", queue_size)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> MqttPublisher:
+        return cls(settings.publish, qos=settings.qos, queue_size=settings.queue_size)
 
     def connect(self) -> None:
         self._connected_event.clear()

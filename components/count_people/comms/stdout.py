@@ -6,6 +6,7 @@ import sys
 from typing import TextIO
 
 from count_people.comms.base import Publisher
+from count_people.config import Settings
 
 
 class StdoutPublisher(Publisher):
@@ -14,6 +15,10 @@ class StdoutPublisher(Publisher):
     def __init__(self, stream: TextIO | None = None) -> None:
         super().__init__()
         self.stream = stream or sys.stdout
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> StdoutPublisher:
+        return cls()
 
     def publish(self, topic: str, payload: bytes) -> None:
         try:

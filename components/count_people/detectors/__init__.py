@@ -1,34 +1,41 @@
-"""Detector backends, one module each, behind ``detectors.base.Detector``.
+"""Detector backends, one module each, behind ``detectors.base.Detector``; ``BACKENDS`` is the registry.
 
-Backends are imported only when chosen, so a missing optional runtime (MXNet, ONNX
-Runtime) affects only the users of that backend. Adding a backend: one module and one
-line in ``BACKENDS``.
+Each backend module imports its runtime (MXNet, ONNX Runtime) only in ``load``, so a missing
+optional runtime affects only the users of that backend. Adding a backend: one module with its
+config class, and one line in ``BACKENDS``.
 """
 
 from __future__ import annotations
 
-import importlib
-
 from count_people.config import Settings
-from count_people.detectors.base import Detection, Detector
+from count_people.detectors.base import Detection, Detector, DetectorConfig
+from count_people.detectors.gluoncv import GluonCVDetector
+from count_people.detectors.onnxruntime import OnnxRuntimeDetector
+from count_people.detectors.opencv_dnn import OpenCVDetector
 from count_people.errors import UserError
 
-BACKENDS: dict[str, str] = {
-    "gluoncv": "count_people.detectors.gluoncv:GluonCVDetector",
-    "opencv": "count_people.detectors.opencv_dnn:OpenCVDetector",
-    "onnxruntime": "count_people.detectors.onnxruntime:OnnxRuntimeDetector",
+BACKENDS: dict[str, type[Detector]] = {
+    "gluoncv": GluonCVDetector,
+    "opencv": OpenCVDetector,
+    "onnxruntime": OnnxRuntimeDetector,
 }
 
-__all__ = ["BACKENDS", "Detection", "Detector", "create_detector"]
+__all__ = ["BACKENDS", "Detection", "Detector", "backend", "create_detector", "detector_config"]
+
+
+def backend(name: str) -> type[Detector]:
+    """The backend class registered as ``name``; UserError listing the choices otherwise."""
+    try:
+        return BACKENDS[name]
+    except KeyError:
+        raise UserError(f"unknown detector {name!r}; available: {', '.join(BACKENDS)}") from None
+
+
+def detector_config(settings: Settings) -> DetectorConfig:
+    """The typed config of the backend that ``settings.detector`` names."""
+    return backend(settings.detector).config_type.from_settings(settings)
 
 
 def create_detector(settings: Settings) -> Detector:
     """Instantiate (without loading) the backend named by ``settings.detector``."""
-    try:
-        target = BACKENDS[settings.detector]
-    except KeyError:
-        raise UserError(
-            f"unknown detector {settings.detector!r}; available: {', '.join(BACKENDS)}"
-        ) from None
-    module_name, class_name = target.split(":")
-    return getattr(importlib.import_module(module_name), class_name)(settings)
+    return backend(settings.detector)(detector_config(settings))

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence, TypeVar
 
 import numpy as np
 
 from count_people.config import Settings
 from count_people.errors import UserError
+
+#: Field metadata of a detector config key that applies to a loaded network (no reload needed).
+LIVE = {"live": True}
+
+ConfigT = TypeVar("ConfigT", bound="DetectorConfig")
+DetectorT = TypeVar("DetectorT", bound="Detector")
 
 
 @dataclass(frozen=True)
@@ -21,6 +29,28 @@ class Detection:
     box: tuple[float, float, float, float]  # x0, y0, x1, y1
 
 
+@dataclass(frozen=True)
+class DetectorConfig:
+    """The part of ``Settings`` a backend reads, typed and frozen; fields are named like the Settings keys.
+
+    Fields marked ``LIVE`` apply to a loaded network; a change of any other field (or of the
+    backend) loads a new detector beside the running one.
+    """
+
+    model: str
+    threshold: float = dataclasses.field(metadata=LIVE)
+    classes: tuple[str, ...] = dataclasses.field(metadata=LIVE)
+
+    @classmethod
+    def from_settings(cls: type[ConfigT], settings: Settings) -> ConfigT:
+        return cls(**{f.name: getattr(settings, f.name) for f in dataclasses.fields(cls)})
+
+    @classmethod
+    def reload_keys(cls) -> frozenset[str]:
+        """Settings keys whose change needs a new detector."""
+        return frozenset({"detector"} | {f.name for f in dataclasses.fields(cls) if not f.metadata.get("live")})
+
+
 class Detector(ABC):
     """A backend turns a decoded BGR frame into detections of the configured classes.
 
@@ -28,18 +58,25 @@ class Detector(ABC):
     compilation) so that start-up errors are reported before the first frame.
     """
 
-    #: Settings keys whose change requires building a new detector (others apply live).
-    reload_keys: Sequence[str] = ("detector", "model", "params", "context", "input_size")
-    #: Seconds ``load`` took (set by the Counter; exported as a metric).
+    #: The config this backend is built from (``config_type.from_settings``).
+    config_type: ClassVar[type[DetectorConfig]] = DetectorConfig
+    #: Seconds ``load`` took (set by the CountingLoop; exported as a metric).
     load_seconds: float = 0.0
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, config: DetectorConfig) -> None:
+        self.config = config
+
+    def retuned(self: DetectorT, config: DetectorConfig) -> DetectorT:
+        """This loaded detector with new live values (threshold, classes, ...): a copy sharing the network,
+        so the running one is never changed under a frame in flight."""
+        clone = copy.copy(self)
+        clone.config = config
+        return clone
 
     @property
     def name(self) -> str:
         """Model identifier reported in every message."""
-        return self.settings.model
+        return self.config.model
 
     @property
     @abstractmethod

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import warnings
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import cv2
 import numpy as np
 
-from count_people.detectors.base import Detection, StagedDetector
+from count_people.detectors.base import Detection, DetectorConfig, StagedDetector
 from count_people.errors import UserError
 
 log = logging.getLogger("count_people.detectors.gluoncv")
@@ -47,11 +48,23 @@ def save_untrained_params(model: str, path: str) -> str:
     return path
 
 
+@dataclass(frozen=True)
+class GluonCVConfig(DetectorConfig):
+    """Model-zoo name, local weights (None: download), MXNet context and the input's short side."""
+
+    params: str | None
+    context: str
+    input_size: int
+
+
 class GluonCVDetector(StagedDetector):
     """Any GluonCV detection model; pretrained weights on first use or a local ``params`` file."""
 
-    def __init__(self, settings: Any) -> None:
-        super().__init__(settings)
+    config_type = GluonCVConfig
+    config: GluonCVConfig
+
+    def __init__(self, config: GluonCVConfig) -> None:
+        super().__init__(config)
         self.net: Any = None
         self.ctx: Any = None
         self._class_names: tuple[str, ...] = ()
@@ -72,7 +85,7 @@ class GluonCVDetector(StagedDetector):
         # MXNet warns once per graph about an input type it infers fine anyway.
         warnings.filterwarnings("ignore", message="Cannot decide type", category=UserWarning)
         self.ctx = self._context(mx)
-        name, params = self.settings.model, self.settings.params
+        name, params = self.config.model, self.config.params
         if name.lower() not in model_zoo.get_model_list():
             raise UserError(f"unknown GluonCV model {name!r}; see gluoncv.model_zoo.get_model_list()")
         try:
@@ -94,13 +107,13 @@ class GluonCVDetector(StagedDetector):
         self._class_names = tuple(net.classes)
 
     def _context(self, mx: Any) -> Any:
-        if self.settings.context == "cpu":
+        if self.config.context == "cpu":
             return mx.cpu()
-        index = int(self.settings.context.split(":")[1])
+        index = int(self.config.context.split(":")[1])
         available = mx.context.num_gpus()
         if index >= available:
             raise UserError(
-                f"context {self.settings.context} requested but MXNet sees {available} GPU(s); "
+                f"context {self.config.context} requested but MXNet sees {available} GPU(s); "
                 "use --context cpu, or install a CUDA build of MXNet (e.g. mxnet-cu112) on a GPU machine"
             )
         return mx.gpu(index)
@@ -109,7 +122,7 @@ class GluonCVDetector(StagedDetector):
         """BGR uint8 frame -> normalised (1, 3, H, W) NDArray on the context."""
         mx = self._mx
         height, width = image.shape[:2]
-        new_h, new_w = resized_shape(height, width, self.settings.input_size, 2 * self.settings.input_size)
+        new_h, new_w = resized_shape(height, width, self.config.input_size, 2 * self.config.input_size)
         resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA)
         rgb = cv2.cvtColor(resized, cv2.COLOR_BGR2RGB)
         tensor = mx.nd.image.to_tensor(mx.nd.array(rgb, ctx=self.ctx, dtype="uint8"))
@@ -131,8 +144,8 @@ class GluonCVDetector(StagedDetector):
         height, width, batch_height, batch_width = context
         scale = np.array([width / batch_width, height / batch_height] * 2, dtype=np.float32)
         limit = np.array([width, height, width, height], dtype=np.float32)
-        wanted = {self._class_names.index(c) for c in self.settings.classes}
-        keep = (scores >= self.settings.threshold) & np.isin(class_ids, list(wanted))
+        wanted = {self._class_names.index(c) for c in self.config.classes}
+        keep = (scores >= self.config.threshold) & np.isin(class_ids, list(wanted))
         return [
             Detection(self._class_names[cid], float(score), tuple(np.clip(box * scale, 0, limit).tolist()))
             for cid, score, box in zip(class_ids[keep], scores[keep], boxes[keep])

@@ -30,16 +30,16 @@ class OnnxRuntimeDetector(YoloDetector):
             ) from None
         options = ort.SessionOptions()
         options.log_severity_level = 3  # errors only: the load error below is reported in one line
-        if self.settings.threads:
-            options.intra_op_num_threads = self.settings.threads
+        if self.config.threads:
+            options.intra_op_num_threads = self.config.threads
             options.inter_op_num_threads = 1
         providers = self._providers(ort.get_available_providers())
         try:
-            self.session = ort.InferenceSession(self.settings.model, options, providers=providers)
+            self.session = ort.InferenceSession(self.config.model, options, providers=providers)
         except Exception as exc:  # ORT raises its own pybind exception types (InvalidProtobuf, Fail, ...)
-            raise UserError(f"cannot load model {self.settings.model!r}: {first_line(exc)}") from None
+            raise UserError(f"cannot load model {self.config.model!r}: {first_line(exc)}") from None
         if providers[0] != "CPUExecutionProvider" and providers[0][0] not in self.session.get_providers():
-            raise UserError(f"ONNX Runtime could not start {providers[0][0]} for context {self.settings.context}")
+            raise UserError(f"ONNX Runtime could not start {providers[0][0]} for context {self.config.context}")
         image = self.session.get_inputs()[0]
         self._input_name = image.name
         self._output_names = [self.session.get_outputs()[0].name]
@@ -48,14 +48,14 @@ class OnnxRuntimeDetector(YoloDetector):
         return None, (shape[3], shape[2]) if fixed else None
 
     def _providers(self, available: Sequence[str]) -> list[Any]:
-        if self.settings.context == "cpu":
+        if self.config.context == "cpu":
             return ["CPUExecutionProvider"]
         if "CUDAExecutionProvider" not in available:
             raise UserError(
-                f"context {self.settings.context} needs the CUDA provider, and this ONNX Runtime offers only "
+                f"context {self.config.context} needs the CUDA provider, and this ONNX Runtime offers only "
                 f"{', '.join(available)}; install onnxruntime-gpu or use --context cpu"
             )
-        device = int(self.settings.context.split(":")[1])
+        device = int(self.config.context.split(":")[1])
         return [("CUDAExecutionProvider", {"device_id": device}), "CPUExecutionProvider"]
 
     def forward(self, inputs: np.ndarray) -> Sequence[np.ndarray]:

@@ -120,7 +120,7 @@ class OpenCVDetector(YoloDetector):
     net: cv2.dnn.Net
 
     def open_model(self) -> tuple[str | None, tuple[int, int] | None]:
-        model, weights = self.settings.model, self.settings.params
+        model, weights = self.config.model, self.config.params
         suffix = Path(model).suffix.lower()
         try:
             if suffix == ".cfg":
@@ -139,22 +139,22 @@ class OpenCVDetector(YoloDetector):
         if self.net.empty():
             raise UserError(f"cannot load model {model!r}: OpenCV read no layers")
         self._use_context()
-        if self.settings.threads:
-            cv2.setNumThreads(self.settings.threads)  # process-wide in OpenCV
+        if self.config.threads:
+            cv2.setNumThreads(self.config.threads)  # process-wide in OpenCV
         self._outputs = self.net.getUnconnectedOutLayersNames()
         return layout, size
 
     def _use_context(self) -> None:
-        if self.settings.context == "cpu":
+        if self.config.context == "cpu":
             self.net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
             self.net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
             return
         if cv2.cuda.getCudaEnabledDeviceCount() == 0:
             raise UserError(
-                f"context {self.settings.context} needs OpenCV built with CUDA, and this OpenCV has none; "
+                f"context {self.config.context} needs OpenCV built with CUDA, and this OpenCV has none; "
                 "use --context cpu, or --detector onnxruntime with onnxruntime-gpu"
             )
-        cv2.cuda.setDevice(int(self.settings.context.split(":")[1]))
+        cv2.cuda.setDevice(int(self.config.context.split(":")[1]))
         self.net.setPreferableBackend(cv2.dnn.DNN_BACKEND_CUDA)
         self.net.setPreferableTarget(cv2.dnn.DNN_TARGET_CUDA)
 

@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import logging
 from abc import abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import cv2
 import numpy as np
 
-from count_people.detectors.base import Detection, Detector, StagedDetector
+from count_people.detectors.base import LIVE, Detection, DetectorConfig, StagedDetector
 from count_people.errors import UserError
 
 log = logging.getLogger("count_people.detectors.yolo")
@@ -159,20 +159,35 @@ def first_line(exc: BaseException, limit: int = 300) -> str:
     return text[:limit]
 
 
+@dataclass(frozen=True)
+class YoloConfig(DetectorConfig):
+    """A YOLO model file, its weights and labels, how frames fit its input, and per-class NMS."""
+
+    params: str | None
+    labels: str | None
+    class_alias: tuple[tuple[str, str], ...]
+    input_size: int
+    context: str
+    threads: int
+    resize_mode: str = field(metadata=LIVE)
+    nms_threshold: float = field(metadata=LIVE)
+
+
 class YoloDetector(StagedDetector):
     """Everything of a YOLO detector except opening the model and running it (the backend's part)."""
 
-    reload_keys: Sequence[str] = (*Detector.reload_keys, "labels", "class_alias", "threads")
+    config_type = YoloConfig
+    config: YoloConfig
 
-    def __init__(self, settings: Any) -> None:
-        super().__init__(settings)
+    def __init__(self, config: YoloConfig) -> None:
+        super().__init__(config)
         self.layout = ""
         self.input_size = (0, 0)  # width, height
         self._labels: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
-        return Path(self.settings.model).name
+        return Path(self.config.model).name
 
     @property
     def class_names(self) -> Sequence[str]:
@@ -188,17 +203,17 @@ class YoloDetector(StagedDetector):
         """Run the network on an NCHW blob."""
 
     def load(self) -> None:
-        model = self.settings.model
+        model = self.config.model
         if not Path(model).is_file():
             raise UserError(f"model file {model!r} does not exist")
-        names = read_labels(self.settings.labels)
-        aliases = dict(self.settings.class_alias)
+        names = read_labels(self.config.labels)
+        aliases = dict(self.config.class_alias)
         unknown = sorted(set(aliases) - set(names))
         if unknown:
-            raise UserError(f"class_alias names {', '.join(unknown)}, which {self.settings.labels} lacks; "
+            raise UserError(f"class_alias names {', '.join(unknown)}, which {self.config.labels} lacks; "
                             f"its classes: {', '.join(names)}")
         layout, size = self.open_model()
-        side = self.settings.input_size // 32 * 32 or 32
+        side = self.config.input_size // 32 * 32 or 32
         self.input_size = size or (side, side)
         outputs = self.forward(np.zeros((1, 3, self.input_size[1], self.input_size[0]), np.float32))
         if layout is None:
@@ -206,25 +221,25 @@ class YoloDetector(StagedDetector):
         elif any(out.shape[-1] != 5 + len(names) for out in outputs):
             raise UserError(
                 f"model {self.name} outputs {outputs[0].shape[-1] - 5} class(es) but labels file "
-                f"{self.settings.labels} has {len(names)}; check that --labels belongs to --model"
+                f"{self.config.labels} has {len(names)}; check that --labels belongs to --model"
             )
         self.layout = layout
         self._labels = tuple(aliases.get(name, name) for name in names)
         log.info("%s: %s layout, input %dx%d, %d classes", self.name, layout, *self.input_size, len(names))
 
     def prepare(self, image: np.ndarray) -> tuple[np.ndarray, Geometry]:
-        mode = self.settings.resize_mode
+        mode = self.config.resize_mode
         letterbox = mode == "letterbox" or (mode == "auto" and self.layout in LETTERBOX_LAYOUTS)
         return make_blob(image, self.input_size, letterbox)
 
     def postprocess(self, outputs: Sequence[np.ndarray], context: Geometry) -> list[Detection]:
-        settings = self.settings
-        boxes, scores, class_ids = candidates(outputs, self.layout, self.input_size, settings.threshold)
-        wanted = [i for i, label in enumerate(self._labels) if label in settings.classes]
+        config = self.config
+        boxes, scores, class_ids = candidates(outputs, self.layout, self.input_size, config.threshold)
+        wanted = [i for i, label in enumerate(self._labels) if label in config.classes]
         counted = np.isin(class_ids, wanted)
         boxes, scores, class_ids = context.to_frame(boxes[counted]), scores[counted], class_ids[counted]
         # NMS in frame pixels: a stretched input distorts IoU.
-        keep = select(boxes, scores, class_ids, settings.nms_threshold)
+        keep = select(boxes, scores, class_ids, config.nms_threshold)
         return [
             Detection(self._labels[class_ids[i]], float(scores[i]), tuple(boxes[i].tolist()))
             for i in keep

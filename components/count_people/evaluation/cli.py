@@ -12,13 +12,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from count_people.cli import add_settings_arguments, parse_with_settings
+from count_people.arguments import add_settings_arguments, parse_with_settings
 from count_people.config import Settings
 from count_people.detectors import create_detector
 from count_people.errors import UserError
+from count_people.evaluation.accuracy import CountAccuracy
 from count_people.evaluation.crossings import CrossingEvaluation, format_crossings
 from count_people.evaluation.ground_truth import image_size, load_ground_truth, load_tracks, scale_to_frame
-from count_people.evaluation.metrics import CountAccuracy
 from count_people.frames import ImageFolder, VideoFile, open_source
 
 log = logging.getLogger("count_people.evaluation")

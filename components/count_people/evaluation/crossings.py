@@ -15,7 +15,7 @@ from typing import Any, Sequence
 from count_people.config import Settings
 from count_people.detectors.base import Detection
 from count_people.frames.base import Frame
-from count_people.tracking.geometry import Box, LineSpec, anchor_point
+from count_people.geometry import Box, LineSpec, anchor_point
 from count_people.tracking.hook import LinesAndZones
 from count_people.tracking.line_zone import PixelLine
 

@@ -11,16 +11,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-#: States the grabber reports (gst_grabber.status.GrabberStatus.state).
-GRABBER_STATES = ("starting", "running", "backoff", "stopped")
+from frame_handoff import GRABBER_STATES
+from frame_handoff import status_path as default_status_path
+
+__all__ = ["GRABBER_STATES", "GrabberStatusFile", "status_path"]
 
 
 def status_path(source: str, configured: str = "") -> Path:
-    """The configured path, else the grabber's default: ``<frame stem>.status.json`` beside the frame."""
-    if configured:
-        return Path(configured)
-    frame = Path(source)
-    return frame.with_name(frame.stem + ".status.json")
+    """The configured path, else the grabber's default beside the frame (``frame_handoff.status_path``)."""
+    return Path(configured) if configured else default_status_path(source)
 
 
 class GrabberStatusFile:

@@ -12,18 +12,17 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from count_people.detectors.base import Detection
 from count_people.frames.base import Frame
-from count_people.hooks import FrameHook
-from count_people.monitoring.grabber import GrabberStatusFile
+from count_people.hooks import FrameHook, LoopState
+from count_people.observability.grabber import GrabberStatusFile
 
 if TYPE_CHECKING:
-    from count_people.app import Counter
-    from count_people.monitoring.server import Response
+    from count_people.observability.server import Response
 
 
 class Health(FrameHook):
     """Tracks the last frame and how long the publisher has been unable to deliver."""
 
-    def __init__(self, counter: Counter, grabber: GrabberStatusFile | None = None) -> None:
+    def __init__(self, counter: LoopState, grabber: GrabberStatusFile | None = None) -> None:
         self.counter = counter
         self.grabber = grabber
         self.started = time.monotonic()

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 from urllib.parse import urlencode, urlsplit
 
-from count_people.comms.base import Backoff
+from count_people.backoff import Backoff
 from count_people.config import Settings
 from count_people.detectors.base import Detection
 from count_people.frames.base import Frame

@@ -20,10 +20,10 @@ from count_people.config import Settings
 from count_people.detectors.base import Detection
 from count_people.frames.base import Frame
 from count_people.hooks import FrameHook
-from count_people.liveview.draw import annotate
+from count_people.observability.draw import annotate
 
 if TYPE_CHECKING:
-    from count_people.monitoring.server import Response, Route
+    from count_people.observability.server import Response, Route
 
 PAGE = Path(__file__).with_name("static") / "index.html"
 #: Seconds of count history the chart can show (one averaged point per second).

@@ -1,9 +1,9 @@
 """Prometheus metrics of the counting loop, served at ``/metrics``.
 
 Per-frame values (detections, counts, latencies) are recorded in ``observe`` with a few
-dictionary updates; everything the Counter already keeps (frames, publisher and source
+dictionary updates; everything the CountingLoop already keeps (frames, publisher and source
 counters, model load time, the grabber's status file) is read only when Prometheus scrapes.
-Each Counter gets its own registry, so several can run in one process (tests) without clashes.
+Each CountingLoop gets its own registry, so several can run in one process (tests) without clashes.
 
 Lines and zones (tracking feature) are exported when messages carry them (shapes in
 ``observability.regions``): crossing totals per line, class and direction, occupancy per zone.
@@ -21,15 +21,14 @@ from prometheus_client.registry import Collector
 
 from count_people.detectors.base import Detection
 from count_people.frames.base import Frame
-from count_people.hooks import FrameHook
-from count_people.monitoring.grabber import GRABBER_STATES, GrabberStatusFile
-from count_people.monitoring.health import Health
+from count_people.hooks import FrameHook, LoopState
 from count_people.observability import regions
+from count_people.observability.grabber import GRABBER_STATES, GrabberStatusFile
+from count_people.observability.health import Health
 
 if TYPE_CHECKING:
-    from count_people.app import Counter as CountingLoop
-    from count_people.monitoring.server import Response
-    from count_people.timeseries.influx import InfluxHook
+    from count_people.observability.influx import InfluxHook
+    from count_people.observability.server import Response
 
 # The *_created series only double the exposition size; nothing here reads them.
 disable_created_metrics()
@@ -41,7 +40,7 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 
 class CounterMetrics(FrameHook):
     """Registers the counter's metrics and records each observed frame."""
 
-    def __init__(self, counter: CountingLoop, health: Health, grabber: GrabberStatusFile | None = None,
+    def __init__(self, counter: LoopState, health: Health, grabber: GrabberStatusFile | None = None,
                  influx: InfluxHook | None = None) -> None:
         self.registry = CollectorRegistry()
         self.counter = counter
@@ -81,7 +80,7 @@ class CounterMetrics(FrameHook):
 
 
 class _LiveCollector(Collector):
-    """Values the Counter, its publisher and the grabber already keep, read at scrape time."""
+    """Values the CountingLoop, its publisher and the grabber already keep, read at scrape time."""
 
     def __init__(self, metrics: CounterMetrics) -> None:
         self.metrics = metrics

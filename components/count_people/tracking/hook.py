@@ -26,7 +26,7 @@ from typing import Any, Sequence
 from count_people.config import Settings
 from count_people.detectors.base import Detection
 from count_people.frames.base import Frame
-from count_people.hooks import FrameHook
+from count_people.hooks import FrameHook, LoopState
 from count_people.tracking.line_zone import LineCounter
 from count_people.tracking.state import StateWriter, check_writable, read_state
 from count_people.tracking.tracker import Tracker, TrackerParams
@@ -158,6 +158,6 @@ class LinesAndZones(FrameHook):
                 self._writer = None
 
 
-def create_hooks(settings: Settings) -> list[FrameHook]:
-    """The hooks of this feature, for ``cli.run``; always present so lines can be added live."""
-    return [LinesAndZones(settings)]
+def create_tracking_hooks(loop: LoopState) -> list[FrameHook]:
+    """The hooks of this feature (a ``HookFactory``); always present so lines can be added live."""
+    return [LinesAndZones(loop.settings)]

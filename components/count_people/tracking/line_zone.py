@@ -25,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
-from count_people.tracking.geometry import Box, LineSpec, Point, anchor_point
+from count_people.geometry import Box, LineSpec, Point, anchor_point
 from count_people.tracking.tracker import Track
 
 #: Hand-over radius in box heights of the vanished track.

@@ -21,8 +21,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from count_people.detectors.base import Detection
-from count_people.evaluation.metrics import iou_matrix
-from count_people.tracking.geometry import Box
+from count_people.geometry import Box, iou_matrix
 
 #: Kalman process noise relative to the box height, as in ByteTrack.
 _STD_POSITION = 1.0 / 20

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from count_people.tracking.geometry import ZoneSpec, anchor_point, point_in_polygon
+from count_people.geometry import ZoneSpec, anchor_point, point_in_polygon
 from count_people.tracking.tracker import Track
 
 

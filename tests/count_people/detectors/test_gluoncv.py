@@ -8,7 +8,7 @@ from count_people.config import Settings
 from count_people.detectors import create_detector
 from count_people.detectors.gluoncv import resized_shape
 from count_people.errors import UserError
-from count_people_fixtures import FAST_GLUONCV_MODEL, make_gluoncv_params
+from gluoncv_params import FAST_GLUONCV_MODEL, make_gluoncv_params
 
 pytest.importorskip("mxnet", reason="the mxnet extra is not installed")
 
@@ -42,7 +42,7 @@ def test_boxes_are_scaled_to_original_pixels(fast_params, frame_bgr, size):
     batch = detector.preprocess(image)
     ids, scores, boxes = (out[0].asnumpy() for out in detector.net(batch))
     scale = np.array([width / batch.shape[3], height / batch.shape[2]] * 2)
-    wanted = {detector.class_names.index(c) for c in detector.settings.classes}
+    wanted = {detector.class_names.index(c) for c in detector.config.classes}
     expected = sorted(
         tuple(np.clip(box * scale, 0, [width, height, width, height]).round(2))
         for cid, score, box in zip(ids[:, 0].astype(int), scores[:, 0], boxes)

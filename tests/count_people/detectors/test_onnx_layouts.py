@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from count_people.errors import UserError
 from yolo_graphs import INPUT, LABELS, save_graph, yolov5_rows
-from yolo_support import load_yolo
+from yolo_models import load_yolo
 
 # Frame 640x480 letterboxed into 128x128: scale 0.2, image rows 16..112 of the input.
 ROWS = [

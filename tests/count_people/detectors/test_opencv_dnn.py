@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from count_people.detectors.opencv_dnn import onnx_input_size
 from count_people.errors import UserError
+from count_people.evaluation.accuracy import count_matches
 from count_people.evaluation.ground_truth import load_ground_truth
-from count_people.evaluation.metrics import count_matches
 from support import shared_path
 from yolo_graphs import save_graph, yolov5_rows
-from yolo_support import body_model, coco_model, load_yolo
+from yolo_models import body_model, coco_model, load_yolo
 
 
 def first_frame(sequence: str) -> np.ndarray:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from count_people.errors import UserError
+from count_people.evaluation.accuracy import CountAccuracy, count_matches
 from count_people.evaluation.ground_truth import image_size, load_ground_truth, scale_to_frame
-from count_people.evaluation.metrics import CountAccuracy, count_matches, iou_matrix
+from count_people.geometry import iou_matrix
 
 
 def test_iou_of_known_boxes():

@@ -8,7 +8,7 @@ import shutil
 import pytest
 from count_people.cli import main
 from support import shared_path
-from yolo_support import body_model, coco_model
+from yolo_models import body_model, coco_model
 
 SEQUENCES = ["TUD-Campus", "TUD-Stadtmitte"]
 

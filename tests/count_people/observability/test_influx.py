@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from count_people.config import Settings
 from count_people.errors import UserError
-from count_people.timeseries.influx import InfluxWriter, frame_points, measurement
-from count_people_observability import CAMERA, RunningCounter
+from count_people.observability.influx import InfluxWriter, frame_points, measurement
+from running_counter import CAMERA, RunningCounter
 from support import free_port, wait_for
 
 DB = "counts_test"

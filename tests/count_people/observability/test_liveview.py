@@ -12,8 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from count_people.liveview.draw import annotate
-from count_people_observability import RunningCounter
+from count_people.observability.draw import annotate
+from running_counter import RunningCounter
 from support import wait_for
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

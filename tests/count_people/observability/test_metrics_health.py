@@ -6,8 +6,8 @@ import json
 import time
 
 import pytest
-from count_people_observability import CAMERA, RunningCounter
 from gst_grabber.status import GrabberStatus, write_atomic
+from running_counter import CAMERA, RunningCounter
 from support import free_port, wait_for
 
 pytestmark = pytest.mark.shared

@@ -12,9 +12,9 @@ import urllib.request
 
 import pytest
 import yaml
-from count_people.timeseries.influx import MEASUREMENT_PREFIX, frame_points
-from count_people_observability import CAMERA, RunningCounter
+from count_people.observability.influx import MEASUREMENT_PREFIX, frame_points
 from gst_grabber.status import GrabberStatus, write_atomic
+from running_counter import CAMERA, RunningCounter
 from support import REPO_ROOT, free_port, port_open, wait_for
 
 MONITORING = REPO_ROOT / "docker" / "monitoring"

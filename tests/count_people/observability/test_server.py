@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 from count_people.config import Settings
 from count_people.errors import UserError
-from count_people.monitoring.server import HttpServer
+from count_people.observability.server import HttpServer
 from support import free_port, port_open
 
 

@@ -8,7 +8,7 @@ import pytest
 from count_people.cli import main
 from count_people.evaluation.crossings import true_crossings
 from count_people.evaluation.ground_truth import load_tracks
-from count_people.tracking.geometry import LineSpec
+from count_people.geometry import LineSpec
 from support import body_model_args, shared_path
 
 MIDDLE = {"middle": [[0.5, 1.0], [0.5, 0.0]]}  # vertical, "in" = left to right

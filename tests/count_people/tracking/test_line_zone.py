@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from count_people.tracking.geometry import LineSpec
+from count_people.geometry import LineSpec
 from count_people.tracking.line_zone import LineCounter
 from count_people.tracking.tracker import KalmanBoxFilter, Track
 

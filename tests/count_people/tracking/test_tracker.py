@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from count_people.detectors.base import Detection
-from count_people.evaluation.metrics import iou_matrix
+from count_people.geometry import iou_matrix
 from count_people.tracking.tracker import Tracker, TrackerParams, greedy_match
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import count_people
 import jsonschema
@@ -13,7 +14,7 @@ from count_people.config import Settings, load_settings
 from count_people.detectors.base import Detection
 from count_people.errors import UserError
 from count_people.frames.base import Frame
-from count_people.tracking.hook import LinesAndZones, create_hooks
+from count_people.tracking.hook import LinesAndZones, create_tracking_hooks
 
 SCHEMA = json.loads((Path(count_people.__file__).parent / "schema" / "message.schema.json").read_text())
 IMAGE = np.zeros((480, 640, 3), np.uint8)
@@ -73,7 +74,8 @@ def test_messages_carry_totals_deltas_and_occupancy_in_the_schema(tmp_path):
 
 
 def test_nothing_configured_adds_nothing_and_writes_nothing(tmp_path):
-    (hook,) = create_hooks(Settings().updated({"state_file": str(tmp_path / "counts.json")}))
+    loop = SimpleNamespace(settings=Settings().updated({"state_file": str(tmp_path / "counts.json")}))
+    (hook,) = create_tracking_hooks(loop)
     assert feed(hook, walk(200, 460)) == [{"schema": 2}] * 13
     hook.close()
     assert not (tmp_path / "counts.json").exists()

@@ -1,0 +1,121 @@
+"""Line and zone definitions from configuration, validated once.
+
+Parsers raise ``ValueError`` with a one-line reason; ``Settings`` turns it into a
+``UserError`` naming the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from count_people.geometry.plane import Point, self_intersects
+
+#: Which point of a box stands for the object: its feet on the floor, or its middle.
+ANCHORS = ("bottom_center", "center")
+
+
+@dataclass(frozen=True)
+class LineSpec:
+    """A named counting line; ``in`` is the crossing along ``normal`` (see ``line_zone.py``)."""
+
+    name: str
+    points: tuple[Point, Point]
+    anchor: str = "bottom_center"
+    #: How far past the line (in units of the object's own box extent across the line) the anchor
+    #: must get before the object counts as being on that side; stops jitter from counting.
+    margin: float = 0.25
+
+
+@dataclass(frozen=True)
+class ZoneSpec:
+    """A named area whose current occupancy is reported."""
+
+    name: str
+    polygon: tuple[Point, ...]
+    anchor: str = "bottom_center"
+
+
+def _load(value: Any) -> Any:
+    """Structured values come as-is from a config file; a flag or variable holds JSON (or YAML)."""
+    if isinstance(value, str):
+        if not value.strip():
+            return {}
+        try:
+            return yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise ValueError(f"not valid JSON: {str(exc).splitlines()[0]}") from None
+    return {} if value is None else value
+
+
+def _point(value: Any, where: str) -> Point:
+    if (
+        not isinstance(value, (list, tuple))
+        or len(value) != 2
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    ):
+        raise ValueError(f"{where}: expected a point [x, y], got {value!r}")
+    x, y = float(value[0]), float(value[1])
+    if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+        raise ValueError(f"{where}: point {[x, y]} is outside the frame; coordinates are fractions 0..1")
+    return (x, y)
+
+
+def _points(value: Any, where: str) -> tuple[Point, ...]:
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"{where}: expected a list of points [[x, y], ...], got {value!r}")
+    return tuple(_point(p, where) for p in value)
+
+
+def _entries(value: Any, kind: str, main_key: str, options: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    data = _load(value)
+    if not isinstance(data, dict):
+        raise ValueError(f"expected a mapping of {kind} name to {main_key} (or to {{{main_key}: ..., ...}})")
+    entries = []
+    for name, spec in data.items():
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"{kind} names must be non-empty strings, got {name!r}")
+        spec = dict(spec) if isinstance(spec, dict) else {main_key: spec}
+        unknown = set(spec) - {main_key, *options}
+        if unknown:
+            raise ValueError(f"{kind} {name!r}: unknown key {sorted(unknown)[0]!r}; "
+                             f"valid keys: {', '.join([main_key, *options])}")
+        if main_key not in spec:
+            raise ValueError(f"{kind} {name!r}: missing {main_key!r}")
+        anchor = str(spec.get("anchor", options["anchor"]))
+        if anchor not in ANCHORS:
+            raise ValueError(f"{kind} {name!r}: anchor must be one of {', '.join(ANCHORS)}, got {anchor!r}")
+        spec["anchor"] = anchor
+        entries.append((name, spec))
+    return entries
+
+
+def parse_lines(value: Any) -> tuple[LineSpec, ...]:
+    """``{name: [[x1, y1], [x2, y2]]}`` or ``{name: {points: ..., anchor: ..., margin: ...}}``."""
+    lines = []
+    for name, spec in _entries(value, "line", "points", {"anchor": "bottom_center", "margin": 0.25}):
+        points = _points(spec["points"], f"line {name!r}")
+        if len(points) != 2:
+            raise ValueError(f"line {name!r}: expected exactly 2 points, got {len(points)}")
+        if points[0] == points[1]:
+            raise ValueError(f"line {name!r}: its two points are identical; a line needs two distinct points")
+        margin = spec.get("margin", 0.25)
+        if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 <= margin <= 5:
+            raise ValueError(f"line {name!r}: margin must be a number 0..5 (box extents), got {margin!r}")
+        lines.append(LineSpec(name, (points[0], points[1]), spec["anchor"], float(margin)))
+    return tuple(lines)
+
+
+def parse_zones(value: Any) -> tuple[ZoneSpec, ...]:
+    """``{name: [[x, y], ...]}`` or ``{name: {polygon: [[x, y], ...], anchor: ...}}``."""
+    zones = []
+    for name, spec in _entries(value, "zone", "polygon", {"anchor": "bottom_center"}):
+        polygon = _points(spec["polygon"], f"zone {name!r}")
+        if len(polygon) < 3:
+            raise ValueError(f"zone {name!r}: a polygon needs at least 3 points, got {len(polygon)}")
+        if self_intersects(polygon):
+            raise ValueError(f"zone {name!r}: the polygon intersects itself; list its corners in order around it")
+        zones.append(ZoneSpec(name, polygon, spec["anchor"]))
+    return tuple(zones)
