@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import shutil
@@ -13,8 +14,9 @@ import pytest
 import yaml
 from ggctl import build, render
 from ggctl.errors import GgctlError
+from ggctl.models import ModelFiles
 from ggctl.project import COUNTER, GRABBER, load_components
-from ggctl_support import RECIPE_SCHEMA, ROOT
+from ggctl_support import RECIPE_SCHEMA, ROOT, fake_grabber
 
 BUCKET = "people-counter-artifacts-eu-west-1-123456789012"
 #: Recipe variables the nucleus resolves in lifecycle scripts and accessControl (besides configuration:/KEY).
@@ -196,3 +198,80 @@ def test_gdk_custom_build_layout(tmp_path: Path) -> None:
     recipe = yaml.safe_load((gdk / "recipes" / "com.example.count_people.yaml").read_text())
     assert recipe["ComponentName"] == counter.name
     assert recipe["Manifests"][0]["Artifacts"][0]["URI"] == f"s3://BUCKET_NAME/{counter.name}/1.0.0/count_people.zip"
+
+
+def test_secrets_build_declares_the_secret_manager_and_the_arn_keys(built: Path, components: dict) -> None:
+    builds = build.built_artifacts(built, list(components.values()))
+    for key, component in components.items():
+        plain = build.render_built(ROOT, component, components, BUCKET, builds[key])
+        assert render.SECRET_MANAGER not in plain.get("ComponentDependencies", {})
+        assert not set(render.SECRET_ARN_KEYS[key]) & set(plain["ComponentConfiguration"]["DefaultConfiguration"])
+        recipe = build.render_built(ROOT, component, components, BUCKET, dataclasses.replace(builds[key], secrets=True))
+        jsonschema.validate(recipe, RECIPE_SCHEMA)
+        assert recipe["ComponentDependencies"][render.SECRET_MANAGER] == {
+            "VersionRequirement": ">=2.1.0 <3.0.0", "DependencyType": "HARD"}
+        defaults = recipe["ComponentConfiguration"]["DefaultConfiguration"]
+        assert {k: defaults[k] for k in render.SECRET_ARN_KEYS[key]} == dict.fromkeys(render.SECRET_ARN_KEYS[key], "")
+        assert render.IPC_SECRETS not in defaults.get("accessControl", {})  # no ARN yet, no grant
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cam-01/rtsp-AbCdEf"
+    assert render.access_control("g", {"rtsp_secret_arn": arn}, GRABBER.key) == {render.IPC_SECRETS: {"g:secrets:1": {
+        "policyDescription": "Read the configured Secrets Manager secrets only.",
+        "operations": ["aws.greengrass#GetSecretValue"], "resources": [arn]}}}
+    with pytest.raises(GgctlError, match="rtsp_secret_arn must be a Secrets Manager secret ARN"):
+        render.access_control("g", {"rtsp_secret_arn": "rtsp://admin:pw@cam/1"}, GRABBER.key)
+
+
+def test_one_grabber_manifest_per_built_architecture(built: Path, components: dict) -> None:
+    grabber = components[GRABBER.key]
+    amd64 = fake_grabber(built, grabber, b"amd64 image", "amd64")
+    arm = dataclasses.replace(fake_grabber(built, grabber, b"arm64 image", "aarch64"), image_id="sha256:" + "cd" * 32)
+    build.record(built, GRABBER.key, build.Built([amd64, arm]))
+    recipe = _render_all(built, components)[GRABBER.key]
+    jsonschema.validate(recipe, RECIPE_SCHEMA)
+    assert [m["Platform"] for m in recipe["Manifests"]] == [{"os": "linux", "architecture": "aarch64"},
+                                                            {"os": "linux", "architecture": "amd64"}]
+    for manifest, artifact in zip(recipe["Manifests"], (arm, amd64)):
+        (entry,) = manifest["Artifacts"]
+        assert entry["URI"].endswith(f"/{grabber.name}/1.0.0/gst-grabber-{artifact.architecture}.tar.gz")
+        assert entry["Digest"] == artifact.sha256
+        install = manifest["Lifecycle"]["Install"]["Script"]
+        assert f'want="{artifact.image_id}"' in install and f"gst-grabber-{artifact.architecture}.tar.gz" in install
+    build.record(built, GRABBER.key, build.Built([dataclasses.replace(amd64, image_id="")]))
+    with pytest.raises(GgctlError, match="no built image with its architecture"):
+        _render_all(built, components)
+
+
+def test_packaged_model_reaches_the_counter_through_its_run_environment(tmp_path: Path, components: dict) -> None:
+    from count_people.config import load_settings
+
+    model, labels = tmp_path / "people.onnx", tmp_path / "people.names"
+    model.write_bytes(b"onnx graph bytes")
+    labels.write_text("person\n")
+    files = ModelFiles(model=model, labels=labels)
+    out = tmp_path / "out"
+    (artifact,), errors = build.build_all(ROOT, components, [components[COUNTER.key]], out,
+                                          build.BuildOptions(models=files), BUCKET, report=lambda _: None)
+    assert not errors
+    recipe = yaml.safe_load((out / "recipes" / "com.example.count_people-1.0.0.yaml").read_text())
+    jsonschema.validate(recipe, RECIPE_SCHEMA)
+    run = recipe["Manifests"][0]["Lifecycle"]["Run"]
+    assert run["Setenv"] == {"COUNT_PEOPLE_LABELS": "{artifacts:decompressedPath}/count_people/models/people.names",
+                             "COUNT_PEOPLE_MODEL": "{artifacts:decompressedPath}/count_people/models/people.onnx"}
+    defaults = recipe["ComponentConfiguration"]["DefaultConfiguration"]
+    assert "model" not in defaults and "labels" not in defaults and "params" in defaults
+    # What the nucleus does: unpack the ZIP under decompressedPath/count_people, resolve Setenv, start Run;
+    # the counter then reads the component configuration over IPC (the defaults) besides the environment.
+    decompressed = tmp_path / "packages" / "artifacts-unarchived" / "com.example.count_people" / "1.0.0"
+    zipfile.ZipFile(artifact.path).extractall(decompressed / "count_people")
+    environ = {k: v.replace("{artifacts:decompressedPath}", str(decompressed)) for k, v in run["Setenv"].items()}
+    from count_people.greengrass import GREENGRASS_KEYS
+
+    configuration = {k: v for k, v in defaults.items() if k not in GREENGRASS_KEYS}
+    settings = load_settings({}, environ, None, greengrass=configuration)
+    assert Path(settings.model).read_bytes() == b"onnx graph bytes"
+    assert Path(settings.labels).read_text() == "person\n"
+
+    with pytest.raises(GgctlError, match="expected an ONNX"):
+        ModelFiles(model=labels).files()
+    with pytest.raises(GgctlError, match="no such file"):
+        ModelFiles(params=tmp_path / "missing.params").files()
