@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 .venv/bin/ruff check .
+.venv/bin/lint-imports --no-cache  # the layer contracts in pyproject.toml
 .venv/bin/python -m pytest -q -rs "$@"
 if [[ ${CI:-} == true ]] || { [[ -z ${SKIP_CLEAN_INSTALL:-} ]] && (($# == 0)); }; then
   .venv/bin/python scripts/clean_install_check.py

@@ -167,7 +167,3 @@ def _single(kind: type, name: str, text: str, camera: str, value: float) -> Metr
     family.add_metric([camera], value)
     return family
 
-
-def metric_names(registry: CollectorRegistry) -> set[str]:
-    """Every sample name the registry exposes (with _total, _bucket, ... suffixes)."""
-    return {sample.name for metric in registry.collect() for sample in metric.samples}
