@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import jsonschema
 import pytest
 from ggctl.project import COUNTER, load_components
 from ggctl.render import render
 from lite_bed import TlsSubscriber, running_nucleus
-from nucleus import THING, component_service
+from nucleus import THING, NucleusLite, component_service
 from support import REPO_ROOT, message_schema, shared_path
 
 VENV = REPO_ROOT / ".venv"
@@ -49,13 +49,21 @@ def counter_configuration(recipe: dict, **overrides: Any) -> dict[str, Any]:
     return configuration
 
 
-def run_counter(nucleus_bin: Path, configuration: dict, recipe: dict, topic_filter: str, seconds: float):
-    """Run the counter under a fresh nucleus; (messages at the broker, the counter's output)."""
+def run_counter(nucleus_bin: Path, configuration: dict, recipe: dict, topic_filter: str, seconds: float,
+                during: Callable[[NucleusLite], None] | None = None):
+    """Run the counter under a fresh nucleus; (messages at the broker, the counter's output).
+
+    ``during(nucleus)`` runs once the counter has started, e.g. an IoT Core outage:
+    ``nucleus.stop_broker()``, wait, ``nucleus.start_broker()`` (``nucleus.iot_connected()`` tells when
+    iotcored is back); the subscriber reconnects by itself.
+    """
     name, version = recipe["ComponentName"], recipe["ComponentVersion"]
     with running_nucleus(nucleus_bin, {name: component_service(version, configuration)}) as nucleus:
         subscriber = TlsSubscriber(nucleus.certs, topic_filter)
         try:
             component = nucleus.run_component(name, version, recipe)
+            if during is not None:
+                during(nucleus)
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline and component.process.poll() is None:
                 time.sleep(0.2)
