@@ -2,12 +2,12 @@
 
 As the Java nucleus does it (aws-greengrass-nucleus @ a28341c,
 src/main/java/com/aws/greengrass/deployment/DynamicComponentConfigurationValidator.java): only a change of
-the configuration is validated (:122-127); the proposed configuration goes to the components subscribed to
+the configuration is validated (:123-127); the proposed configuration goes to the components subscribed to
 validation (the event carries ``configuration`` and ``deploymentId``, ConfigStoreIPCEventStreamAgent.java:
-507-513); a component that did not subscribe is not asked (:178); the deployment waits up to 20 s by
+507-513); a component that did not subscribe is not asked (:182); the deployment waits up to 20 s by
 default (DEFAULT_TIMEOUT_SECOND, :55) for every report; a REJECTED report or a timeout fails it with
 FAILED_NO_STATE_CHANGE and "Components reported that their to-be-deployed configuration is invalid
-{ name = C, message = M }" (:199-220), and nothing is merged.
+{ name = C, message = M }" (:196-225), and nothing is merged.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The Java Secret Manager component authorises ``aws.greengrass#GetSecretValue`` o
 the calling component's accessControl under ``aws.greengrass.SecretManager`` (aws-greengrass-secret-manager
 @ adbbd4d, SecretManagerIPCAgent.java:104-113), answers UnauthorizedError when refused and
 ResourceNotFoundError for an unknown secret (:135-148). The response carries the ARN, the version and the
-secret string (SecretManager.java:410-445). Nucleus lite does not implement GetSecretValue.
+secret string (SecretManager.java:433-445). Nucleus lite does not implement GetSecretValue.
 """
 
 from __future__ import annotations
