@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from ggctl import s3
 from ggctl.aws import Aws
 from ggctl.cli import main
 from ggctl.errors import GgctlError
+from ggctl.models import ModelFiles
 from ggctl_support import REGION, ROOT
 
 GGCTL = str(Path(sys.executable).with_name("ggctl"))
@@ -19,12 +21,14 @@ GGCTL = str(Path(sys.executable).with_name("ggctl"))
 
 @pytest.mark.parametrize(("command", "expected"), [
     ([], ["--region", "--profile", "--s3-endpoint-url", "--greengrass-endpoint-url", "--dry-run", "--name",
-          "build", "publish", "deploy", "status"]),
+          "--output", "build", "publish", "deploy", "status", "fetch-model"]),
     (["build"], ["COMPONENT", "count_people", "gst-grabber", "--bucket", "--build-arg", "--network", "--gdk",
-                 "docker save"]),
-    (["publish"], ["--bucket", "--bump", "SHA-256"]),
-    (["deploy"], ["--target", "thing/NAME|thinggroup/NAME", "--config", "--version", "--deployment-name"]),
-    (["status"], ["--deployment-id", "--target"]),
+                 "docker save", "--platform", "--secrets", "--model", "--params", "--labels", "--region"]),
+    (["publish"], ["--bucket", "--bump", "SHA-256", "--output"]),
+    (["deploy"], ["--target", "thing/NAME|thinggroup/NAME", "--config", "--version", "--deployment-name",
+                  "keep every other component", "--dry-run"]),
+    (["status"], ["--deployment-id", "--target", "every page"]),
+    (["fetch-model"], ["NAME", "--to", ".params"]),
 ])
 def test_help_of_every_command(command: list[str], expected: list[str]) -> None:
     result = subprocess.run([GGCTL, *command, "--help"], capture_output=True, text=True, timeout=60)
@@ -112,3 +116,52 @@ def test_unreachable_docker_engine_fails_the_grabber_only(capsys: pytest.Capture
     assert code == 1 and err.startswith("ggctl: error: gst-grabber: no Docker engine answers (")
     assert err.count("\n") == 1 and "start dockerd or set DOCKER_HOST" in err
     assert (tmp_path / "artifacts/com.example.count_people/1.0.0/count_people.zip").is_file()
+
+
+def test_options_after_the_subcommand_and_json_output(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    assert main(["build", "--root", str(ROOT), "count_people", "--out", str(tmp_path), "--dry-run",
+                 "--output", "json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == {"wouldBuild": [{"name": "com.example.count_people", "version": "1.0.0"}]}
+    assert "would build" in captured.err  # progress on stderr, the document alone on stdout
+    assert not list(tmp_path.iterdir())
+
+
+def test_fetch_model_saves_the_pretrained_weights(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
+                                                  tmp_path: Path) -> None:
+    """The model zoo download is replaced by a params file the test makes; the rest is GluonCV's own code."""
+    model_zoo = pytest.importorskip("gluoncv.model_zoo", reason="needs the mxnet extra (Python <= 3.11)")
+    from count_people.detectors.gluoncv import save_untrained_params
+
+    name = "ssd_512_resnet50_v1_voc"  # the counter's default model
+    zoo_file = save_untrained_params(name, str(tmp_path / "zoo.params"))
+    real_get_model = model_zoo.get_model
+    requested = []
+
+    def from_zoo(model: str, pretrained: bool = False, **kwargs):
+        if model != name:  # the SSD's base network, which GluonCV builds through get_model too
+            return real_get_model(model, pretrained=pretrained, **kwargs)
+        requested.append((model, pretrained))
+        net = real_get_model(model, pretrained=False, pretrained_base=False, **kwargs)
+        net.load_parameters(zoo_file)
+        return net
+
+    monkeypatch.setattr(model_zoo, "get_model", from_zoo)
+    target = tmp_path / "models" / "ssd.params"
+    assert main(["fetch-model", name, "--to", str(target), "--output", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"model": name, "params": str(target)}
+    assert requested == [(name, True)]
+    import mxnet as mx
+
+    saved, original = mx.nd.load(str(target)), mx.nd.load(zoo_file)
+    assert saved.keys() == original.keys()
+    assert all((saved[key] == original[key]).asnumpy().all() for key in saved)
+    # ggctl build packages it as the counter's params.
+    assert ModelFiles(params=target).names() == {"params": "ssd.params"}
+
+    def offline(model: str, pretrained: bool = False, **kwargs):
+        raise OSError("Failed downloading url https://apache-mxnet.s3-accelerate.amazonaws.com/...")
+
+    monkeypatch.setattr(model_zoo, "get_model", offline)
+    code, err = run_cli(["fetch-model", name, "--to", str(tmp_path / "x.params")], capsys)
+    assert code == 1 and "run fetch-model where the GluonCV model zoo is reachable" in err and err.count("\n") == 1
