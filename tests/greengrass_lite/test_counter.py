@@ -8,17 +8,19 @@ rendered Run script through recipe-runner, with ``{work:path}/venv-<version>`` p
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any, Callable
 
 import jsonschema
 import pytest
+from config_bus import write_configuration
 from ggctl.project import COUNTER, load_components
 from ggctl.render import render
 from lite_bed import TlsSubscriber, running_nucleus
 from nucleus import THING, NucleusLite, component_service
-from support import REPO_ROOT, message_schema, shared_path
+from support import REPO_ROOT, message_schema, shared_path, wait_for
 
 VENV = REPO_ROOT / ".venv"
 
@@ -51,7 +53,7 @@ def counter_configuration(recipe: dict, **overrides: Any) -> dict[str, Any]:
 
 def run_counter(nucleus_bin: Path, configuration: dict, recipe: dict, topic_filter: str, seconds: float,
                 during: Callable[[NucleusLite], None] | None = None):
-    """Run the counter under a fresh nucleus; (messages at the broker, the counter's output).
+    """Run the counter under a fresh nucleus; ([(topic, message)] at the broker, the counter's output).
 
     ``during(nucleus)`` runs once the counter has started, e.g. an IoT Core outage:
     ``nucleus.stop_broker()``, wait, ``nucleus.start_broker()`` (``nucleus.iot_connected()`` tells when
@@ -67,7 +69,7 @@ def run_counter(nucleus_bin: Path, configuration: dict, recipe: dict, topic_filt
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline and component.process.poll() is None:
                 time.sleep(0.2)
-            return subscriber.json(), component.output()
+            return [(topic, json.loads(payload)) for topic, payload in subscriber.messages], component.output()
         finally:
             subscriber.close()
 
@@ -76,7 +78,8 @@ def test_counts_arrive_over_mtls_schema_valid(nucleus_bin):
     recipe = counter_recipe()
     configuration = counter_configuration(recipe)
     topic = str(configuration["topic"]).format(thing=THING, camera=configuration["camera_id"])
-    messages, output = run_counter(nucleus_bin, configuration, recipe, topic, 40)
+    received, output = run_counter(nucleus_bin, configuration, recipe, topic, 40)
+    messages = [message for _, message in received]
     assert len(messages) >= 5, f"only {len(messages)} counts at the broker; counter output:\n{output[-3000:]}"
     schema = message_schema()
     for message in messages:
@@ -88,7 +91,33 @@ def test_counts_arrive_over_mtls_schema_valid(nucleus_bin):
 def test_a_topic_outside_access_control_is_refused_by_the_nucleus(nucleus_bin):
     recipe = counter_recipe()
     configuration = counter_configuration(recipe, topic="elsewhere/{camera}")
-    messages, output = run_counter(nucleus_bin, configuration, recipe, "#", 20)
-    assert messages == [], "nucleus lite must refuse what the recipe's accessControl does not grant"
+    received, output = run_counter(nucleus_bin, configuration, recipe, "#", 20)
+    assert received == [], "nucleus lite must refuse what the recipe's accessControl does not grant"
     if "nauthorized" not in output:
         pytest.fail(f"the counter did not report the refusal; its output:\n{output[-3000:]}")
+
+
+def test_a_configuration_update_through_the_nucleus_moves_the_topic_live(nucleus_bin):
+    """As a deployment does: ggconfigd gets the new value, the running counter follows it."""
+    recipe = counter_recipe()
+    configuration = counter_configuration(recipe)
+    name, camera = recipe["ComponentName"], configuration["camera_id"]
+    before, after = (f"people-counter/{THING}/{camera}", f"people-counter/{THING}/{camera}-moved")
+    seen: list[tuple[str, dict]] = []
+
+    def move_topic(nucleus: NucleusLite) -> None:
+        subscriber = TlsSubscriber(nucleus.certs, "people-counter/#")
+        try:
+            wait_for(lambda: len(subscriber.messages) >= 3, 60, what="counts on the configured topic")
+            write_configuration(name, ["topic"], "people-counter/{thing}/{camera}-moved")
+            wait_for(lambda: any(topic == after for topic, _ in subscriber.messages), 30,
+                     what="counts on the updated topic")
+        finally:
+            subscriber.close()
+            seen.extend((topic, json.loads(payload)) for topic, payload in subscriber.messages)
+
+    run_counter(nucleus_bin, configuration, recipe, "people-counter/#", 0, during=move_topic)
+    topics = [topic for topic, _ in seen]
+    assert topics[0] == before and topics[-1] == after
+    switched = topics.index(after)
+    assert set(topics[switched:]) == {after}, "once moved, the counter publishes only on the new topic"
