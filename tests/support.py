@@ -116,11 +116,11 @@ def body_model_args(threshold: float = 0.4) -> list[str]:
             "--threshold", str(threshold)]
 
 
-def message_schema() -> dict:
-    """The counter's message JSON Schema as shipped in the package."""
+def message_schema(name: str = "message") -> dict:
+    """One of the counter's JSON Schemas as shipped in the package (``message`` or ``summary``)."""
     import count_people
 
-    return json.loads((Path(count_people.__file__).parent / "schema" / "message.schema.json").read_text())
+    return json.loads((Path(count_people.__file__).parent / "schema" / f"{name}.schema.json").read_text())
 
 
 @contextlib.contextmanager

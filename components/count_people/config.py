@@ -208,9 +208,18 @@ class Settings:
                              _number(float, 0.0), "FPS")
     publish: str = _option("stdout", "where messages go: stdout, ipc or mqtt://HOST:PORT", _publish, "DEST")
     topic: str = _option("people-counter/{thing}/{camera}", "topic template ({thing}, {camera})", _topic)
-    qos: int = _option(0, "MQTT / IoT Core QoS", _choice(0, 1), "0|1")
+    qos: int = _option(1, "MQTT / IoT Core QoS (1: the nucleus spools while offline and the broker acknowledges; "
+                       "0: dropped while offline)", _choice(0, 1), "0|1")
     local_pubsub: bool = _option(False, "with --publish ipc, also publish each message on Greengrass local "
                                  "pub/sub (same topic) for other components", _choice(False, True), "true|false")
+    publish_mode: str = _option(
+        "every_frame", "what the publisher gets: every_frame, on_change (counts, line totals or zone occupancy "
+        "changed, plus a heartbeat) or summary (one message per summary_interval); hooks still see every frame",
+        _choice("every_frame", "on_change", "summary"), "MODE")
+    heartbeat_interval: float = _option(60.0, "with publish_mode on_change: seconds between messages when "
+                                        "nothing changed", _number(float, 1.0, 86400.0), "S")
+    summary_interval: float = _option(60.0, "with publish_mode summary: seconds each summary covers",
+                                      _number(float, 1.0, 86400.0), "S")
     camera_id: str = _option("camera-1", "camera id carried in messages and topics", _text, "ID")
     thing_name: str = _option(
         os.environ.get("AWS_IOT_THING_NAME") or socket.gethostname(),

@@ -5,7 +5,9 @@ environment and the flags (flags in the recipe's run command win). Updates arriv
 SubscribeToConfigurationUpdate and go through ``CountingLoop.reconfigure``: an invalid one is
 logged and rejected while the old configuration keeps running. If the nucleus goes away
 the link reconnects with backoff, re-reads the configuration and subscribes again.
-Publishing has its own connection (comms/ipc.py), so a slow update never delays messages.
+A deployment's proposed configuration is validated first (SubscribeToValidateConfigurationUpdates): an
+invalid one is refused with the same one-line reason the CLI prints, so the deployment fails instead of
+the component. Publishing has its own connection (comms/ipc.py), so a slow update never delays messages.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class GreengrassComponent:
         self._wake = threading.Event()  # stop requested, or the update stream closed
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self._validation_warned = False
 
     @classmethod
     def from_environment(cls, flags: Mapping[str, Any], config_file: str | None = None,
@@ -77,7 +80,48 @@ class GreengrassComponent:
         shadowed = sorted(set(configuration) & set(self._flags))
         if shadowed:
             log.warning("command-line flags override the component configuration of: %s", ", ".join(shadowed))
-        return load_settings(self._flags, self._environ, self._config_file, greengrass=configuration)
+        return self._settings_from(configuration)
+
+    def _settings_from(self, configuration: Mapping[str, Any]) -> Settings:
+        counter_keys = {k: v for k, v in configuration.items() if k not in GREENGRASS_KEYS}
+        return load_settings(self._flags, self._environ, self._config_file, greengrass=counter_keys)
+
+    def validation_error(self, configuration: Mapping[str, Any]) -> str | None:
+        """None when a proposed configuration is valid, else the one-line reason the CLI would print."""
+        try:
+            self._settings_from(configuration)
+        except UserError as exc:
+            return str(exc)
+        return None
+
+    def _on_validate(self, event: Any) -> None:
+        """Answer a deployment's validation request, so an invalid merge fails the deployment, not the component
+        (SubscribeToValidateConfigurationUpdates; the nucleus waits for this report before it merges)."""
+        from awsiot.greengrasscoreipc.model import ConfigurationValidityReport
+
+        update = event.validate_configuration_update_event
+        reason = self.validation_error(update.configuration or {})
+        if reason:
+            log.error("deployment %s refused: %s", update.deployment_id, reason)
+        report = ConfigurationValidityReport(status="REJECTED" if reason else "ACCEPTED",
+                                             deployment_id=update.deployment_id, message=reason or "valid")
+        try:
+            self._client.send_configuration_validity_report_async(
+                configuration_validity_report=report).result(SEND_TIMEOUT_S)
+        except Exception as exc:  # the deployment then times out and fails; say why here
+            log.warning("cannot send the validity report of deployment %s: %s", update.deployment_id, exc)
+
+    def _subscribe_to_validation(self) -> None:
+        """Optional: a nucleus without validation (e.g. an old one) only loses the early refusal."""
+        try:
+            self._client.subscribe_to_validate_configuration_updates_async(
+                on_stream_event=self._on_validate, on_stream_error=lambda _error: True,
+            )[0].result(SEND_TIMEOUT_S)
+        except Exception as exc:
+            if not self._validation_warned:
+                self._validation_warned = True
+                log.warning("this nucleus does not validate configuration for us (%s); an invalid deployment "
+                            "is refused when applied instead", exc)
 
     def apply_configuration(self) -> set[str]:
         """Re-read the configuration and reconfigure the counter; an invalid one is logged and rejected."""
@@ -109,6 +153,7 @@ class GreengrassComponent:
                     key_path=[], on_stream_event=lambda _event: self.apply_configuration(),
                     on_stream_error=lambda _error: True, on_stream_closed=self._wake.set,
                 )[0].result(SEND_TIMEOUT_S)
+                self._subscribe_to_validation()
                 self.apply_configuration()  # changes made before subscribing, or while the link was down
                 self.report_state("RUNNING")
                 self.backoff.reset()

@@ -7,6 +7,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from count_people.cadence import CADENCE_KEYS, create_cadence
 from count_people.comms import create_publisher
 from count_people.comms.base import Publisher
 from count_people.config import Settings
@@ -47,6 +48,7 @@ class CountingLoop:
         self.detector = detector or self._load_detector(settings)
         self.source = source or open_source(settings)
         self.publisher = publisher or create_publisher(settings)
+        self.cadence = create_cadence(settings)
         self.fps = FpsWindow()
         self.stats_line = StatsLine(settings.stats_interval)
         self.frames_processed = 0
@@ -91,6 +93,8 @@ class CountingLoop:
                 old_source.close()
             if publisher is not None:
                 self.publisher = publisher
+            if changed & CADENCE_KEYS:
+                self.cadence = create_cadence(new)
         if publisher is not None:
             threading.Thread(target=old_publisher.close, daemon=True).start()
         log.info("configuration updated: %s", ", ".join(sorted(changed)))
@@ -116,6 +120,7 @@ class CountingLoop:
                 next_due = started + 1.0 / self.settings.max_fps
             self._maybe_log_stats()
         self.source.close()
+        self._publish(self.cadence.flush(time.monotonic()))
         self.publisher.close(timeout=2.0)
         for hook in self.hooks:
             hook.close()
@@ -143,10 +148,12 @@ class CountingLoop:
             model=self.detector.name,
             max_boxes=settings.max_boxes,
         )
+        dropped = self.publisher.stats.dropped
+        if dropped:  # an outage overflowed the queue: say so in what gets through
+            message["dropped"] = dropped
         for hook in self.hooks:
             hook.annotate(frame, detections, message)
-        topic = settings.topic.format(thing=settings.thing_name, camera=settings.camera_id)
-        self.publisher.publish(topic, encode_message(message))
+        self._publish(self.cadence.offer(message, time.monotonic()))
         self.last_timing = FrameTiming(
             (inference_done - started) * 1000.0, (time.perf_counter() - inference_done) * 1000.0
         )
@@ -155,6 +162,12 @@ class CountingLoop:
         for hook in self.hooks:
             hook.observe(frame, detections, message)
         return message
+
+    def _publish(self, messages: list[dict]) -> None:
+        settings = self.settings
+        topic = settings.topic.format(thing=settings.thing_name, camera=settings.camera_id)
+        for message in messages:
+            self.publisher.publish(topic, encode_message(message))
 
     def _maybe_log_stats(self) -> None:
         now = time.monotonic()

@@ -1,4 +1,4 @@
-"""The JSON message published for every processed frame (schema: schema/message.schema.json)."""
+"""The JSON message built for every processed frame (schema: schema/message.schema.json)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 from count_people.detectors.base import Detection
 
-#: 2: optional ``lines`` and ``zones`` (count_people/tracking/hook.py).
+#: 2: optional ``lines`` and ``zones`` (count_people/tracking/hook.py); optional ``dropped``.
 SCHEMA_VERSION = 2
 #: AWS IoT Core rejects larger payloads.
 MAX_PAYLOAD_BYTES = 128 * 1024
@@ -69,7 +69,7 @@ def build_message(
 def encode_message(message: dict[str, Any], limit: int = MAX_PAYLOAD_BYTES) -> bytes:
     """Compact JSON under ``limit`` bytes, dropping lowest-score boxes (and flagging it) if needed."""
     payload = json.dumps(message, separators=(",", ":")).encode()
-    boxes = message["boxes"]
+    boxes = message.get("boxes", [])
     while len(payload) > limit and boxes:
         # Each box costs roughly the same; keep the share that fits, at least one fewer.
         keep = min(len(boxes) - 1, int(len(boxes) * limit / len(payload)))

@@ -132,6 +132,7 @@ def test_component_runs_unmodified_with_only_the_printed_environment(tmp_path, f
     socket_dir = Path(tempfile.mkdtemp(prefix="ggipc-"))  # Unix socket paths are limited to 108 bytes
     subscriber = Subscriber(mosquitto.port, "people/thing-1/#")
     server = start_process([sys.executable, "-m", "gg_ipc_local", "--recipe", str(recipe), "--thing-name", "thing-1",
+                            "--interpolate-component-configuration",  # write_recipe's {iot:thingName}
                             "--socket", str(socket_dir / "ipc.socket"), "--mqtt", mosquitto.url],
                            dict(os.environ), tmp_path / "server.log")
     feeder = FrameFeeder(tmp_path / "frame.jpg", frame_bgr)
@@ -167,3 +168,31 @@ def test_component_runs_unmodified_with_only_the_printed_environment(tmp_path, f
                 process.wait(15)
         shutil.rmtree(socket_dir, ignore_errors=True)
     assert counter.returncode == 0, "SIGTERM ends the component cleanly"
+
+
+def test_a_deployment_with_an_invalid_value_is_refused_by_validation(tmp_path, fast_params, frame_bgr, monkeypatch):
+    """The counter answers the nucleus's validation request, so the deployment fails, not the component."""
+    configuration = {**component_configuration(tmp_path, fast_params), "thing_name": "thing-1"}
+    ipc = IpcServer(tmp_path, configuration).start()
+    for key, value in ipc.env.items():
+        monkeypatch.setenv(key, value)
+    feeder = FrameFeeder(tmp_path / "frame.jpg", frame_bgr)
+    component = GreengrassComponent.from_environment({})
+    stop = threading.Event()
+    try:
+        counter = CountingLoop(component.initial_settings())
+        runner = threading.Thread(target=component.run, args=(counter, stop), daemon=True)
+        runner.start()
+        wait_for(lambda: ipc.server.component_state == "RUNNING", 30, what="UpdateState RUNNING")
+        refused = ipc.server.deploy({"threshold": 5}, timeout=10)
+        assert not refused.succeeded
+        assert "bad value for threshold: 5.0 is outside 0.0..1.0" in refused.message, refused.message
+        assert ipc.server.configuration.data["threshold"] == 0.0, "nothing merged"
+        accepted = ipc.server.deploy({"threshold": 0.7}, timeout=10)
+        assert accepted.succeeded, accepted.message
+        wait_for(lambda: counter.settings.threshold == 0.7, 30, what="the accepted deployment applied")
+    finally:
+        stop.set()
+        feeder.close()
+        ipc.close()
+    runner.join(15)

@@ -22,6 +22,11 @@ class MessageRejected(Exception):
     """The transport is fine but refuses this one message (too large, not authorised)."""
 
 
+class DestinationUnavailable(Exception):
+    """The transport is fine but cannot deliver now (the nucleus is offline from IoT Core): the message stays
+    at the head of the queue and is retried with backoff; it is not a rejection."""
+
+
 @dataclass
 class PublishStats:
     """Counters every publisher keeps; read by the stats line and metrics."""
@@ -73,6 +78,8 @@ class QueuedPublisher(Publisher):
         self._cond = threading.Condition()
         self._closing = False
         self._connected = False
+        self._unavailable_since: float | None = None
+        self._reasons_logged: set[str] = set()
         self._thread = threading.Thread(target=self._run, name=f"publisher:{description}", daemon=True)
         self._thread.start()
 
@@ -91,7 +98,7 @@ class QueuedPublisher(Publisher):
 
     @property
     def healthy(self) -> bool:
-        return self._connected
+        return self._connected and self._unavailable_since is None
 
     def publish(self, topic: str, payload: bytes) -> None:
         with self._cond:
@@ -129,9 +136,13 @@ class QueuedPublisher(Publisher):
                 topic, payload = self._queue[0]
             try:
                 self.send(topic, payload)
+            except DestinationUnavailable as exc:
+                self._wait_for_destination(exc)
+                continue
             except MessageRejected as exc:
                 self.stats.failed += 1
-                if self.stats.failed == 1 or self.stats.failed % 100 == 0:
+                if str(exc) not in self._reasons_logged:  # once per reason; the count is in stats and metrics
+                    self._reasons_logged.add(str(exc))
                     self.log.warning("%s: message to %s rejected (%d so far): %s",
                                      self.description, topic, self.stats.failed, exc)
                 self._pop_sent(payload)
@@ -143,7 +154,27 @@ class QueuedPublisher(Publisher):
                 continue
             self.stats.sent += 1
             self._pop_sent(payload)
+            self._destination_back()
         self._drop_connection()
+
+    def _wait_for_destination(self, exc: DestinationUnavailable) -> None:
+        """Keep the message queued and wait one backoff step; log the outage once, not per retry."""
+        if self._unavailable_since is None:
+            self._unavailable_since = time.monotonic()
+            self.log.warning("%s: cannot deliver (%s); keeping up to %d message(s) queued and retrying with backoff",
+                             self.description, exc, self._queue_size)
+        delay = self.backoff.next_delay()
+        self.log.debug("%s: still unavailable (%s); retry %d in %.1f s", self.description, exc,
+                       self.backoff.attempt, delay)
+        with self._cond:
+            self._cond.wait_for(lambda: self._closing, timeout=delay)
+
+    def _destination_back(self) -> None:
+        if self._unavailable_since is not None:
+            self.log.info("%s: delivering again after %.1f s unavailable (%d dropped so far)", self.description,
+                          time.monotonic() - self._unavailable_since, self.stats.dropped)
+            self._unavailable_since = None
+            self.backoff.reset()
 
     def _pop_sent(self, payload: bytes) -> None:
         with self._cond:

@@ -1,8 +1,11 @@
 """Publishes through the Greengrass nucleus over IPC: to AWS IoT Core, optionally to local pub/sub too.
 
-The nucleus (or ``gg-ipc-local``) answers each PublishToIoTCore; an answer that is a
-modelled error (UnauthorizedError, InvalidArgumentsError, ServiceError) refuses that one
-message while the connection is fine, anything else means the connection is gone.
+The nucleus (or ``gg-ipc-local``) answers each PublishToIoTCore. A ``ServiceError`` means the nucleus
+cannot deliver now: the Java nucleus answers it for a QoS 0 publish while offline (QoS 1 is spooled;
+aws-greengrass-nucleus MqttProxyIPCAgent.java "Publish to topic T failed") and nucleus lite for any
+publish while its MQTT link is down (../shared/greengrass-lite/README.md), so the message stays queued and
+is retried with backoff. Other modelled errors (UnauthorizedError, InvalidArgumentsError) refuse that one
+message and are counted; anything else means the connection is gone.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping
 
-from count_people.comms.base import MessageRejected, QueuedPublisher
+from count_people.comms.base import DestinationUnavailable, MessageRejected, QueuedPublisher
 from count_people.config import Settings
 from count_people.errors import UserError
 
@@ -62,6 +65,13 @@ def rejection(exc: BaseException) -> str | None:
     return None
 
 
+def is_unavailable(exc: BaseException) -> bool:
+    """True for the nucleus's ServiceError: it cannot deliver now (offline), try again later."""
+    from awsiot.greengrasscoreipc.model import ServiceError
+
+    return isinstance(exc, ServiceError)
+
+
 class IpcPublisher(QueuedPublisher):
     """PublishToIoTCore at the configured QoS, plus PublishToTopic on local pub/sub when ``local_pubsub``."""
 
@@ -98,6 +108,8 @@ class IpcPublisher(QueuedPublisher):
                 reason = rejection(exc)
                 if reason is None:
                     raise
+                if is_unavailable(exc) and call is calls[0]:  # IoT Core first: nothing was sent yet
+                    raise DestinationUnavailable(reason) from None
                 refused.append(reason)
         if refused:
             raise MessageRejected("; ".join(refused))

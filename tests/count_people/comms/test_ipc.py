@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 
 import pytest
 from count_people.comms.ipc import IpcPublisher
@@ -87,3 +88,33 @@ def test_server_restart_mid_run_resumes(ipc, publisher_factory):
 def test_outside_greengrass_is_a_one_line_error():
     with pytest.raises(UserError, match="SVCUID"):
         IpcPublisher(environ={})
+
+
+@pytest.mark.parametrize("qos", [0, 1])
+def test_iot_core_outage_keeps_messages_queued_and_delivers_them_after(tmp_path, mosquitto, caplog, qos):
+    """While IoT Core is unreachable the nucleus answers ServiceError (QoS 0 on the Java nucleus, any QoS on
+    nucleus lite); that is no rejection: the messages wait, bounded, and go out once the link is back."""
+    from gg_ipc_local.sinks import MqttSink
+
+    caplog.set_level(logging.INFO, "count_people.comms")
+    server = IpcServer(tmp_path, sinks=[MqttSink(mosquitto.url)]).start()
+    server.server.iot_core.spool_bytes = 0  # as nucleus lite: nothing spooled, QoS 1 refused too
+    try:
+        with quick_retry_publishers(functools.partial(IpcPublisher, environ=server.env)) as make:
+            publisher = make(qos=qos, queue_size=4)
+            publisher.publish(TOPIC, b'{"count": 0}')
+            wait_for(lambda: publisher.stats.sent == 1, 10, what="the first message")
+            mosquitto.stop()
+            wait_for(lambda: not server.server.iot_core.online, 10, what="the nucleus to notice the outage")
+            for count in range(1, 7):
+                publisher.publish(TOPIC, json.dumps({"count": count}).encode())
+            wait_for(lambda: not publisher.healthy, 10, what="the publisher to report the outage")
+            assert publisher.stats.failed == 0, "an outage is not a rejection"
+            assert publisher.stats.dropped == 2, "the bounded queue drops the oldest and counts them"
+            mosquitto.start()
+            wait_for(lambda: publisher.stats.sent == 5, 30, what="the queued messages delivered")
+            assert counts(server.records()) == [0, 3, 4, 5, 6] and publisher.healthy
+            assert caplog.text.count("cannot deliver") == 1, "the outage is logged once, not per retry"
+            assert "delivering again" in caplog.text
+    finally:
+        server.close()

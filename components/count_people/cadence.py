@@ -1,0 +1,152 @@
+"""How often the publisher gets a message: every frame, on change with a heartbeat, or interval summaries.
+
+IoT Core bills every message, and nobody needs boxes five times a second in the cloud, so the
+Greengrass component defaults to summaries (README "Publishing modes"). Only what goes to the
+configured publisher is thinned: the frame hooks (metrics, live view, InfluxDB) still see every frame.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from count_people.config import Settings
+
+#: Interval summaries (schema/summary.schema.json); per-frame messages are schema 2 (message.py).
+SUMMARY_SCHEMA_VERSION = 3
+
+#: Settings keys that choose or tune the cadence; a change starts a new one.
+CADENCE_KEYS = frozenset({"publish_mode", "heartbeat_interval", "summary_interval"})
+
+
+class Cadence(ABC):
+    """Turns the stream of per-frame messages into what is published."""
+
+    @abstractmethod
+    def offer(self, message: dict[str, Any], now: float) -> list[dict[str, Any]]:
+        """The messages to publish after this frame (often none); ``now`` is monotonic seconds."""
+
+    def flush(self, now: float) -> list[dict[str, Any]]:
+        """What is still owed at shutdown."""
+        return []
+
+
+class EveryFrame(Cadence):
+    def offer(self, message: dict[str, Any], now: float) -> list[dict[str, Any]]:
+        return [message]
+
+
+def _state(message: dict[str, Any]) -> tuple:
+    """What 'changed' means: the counts, every line's totals, every zone's occupancy."""
+    lines = {name: (line["in"], line["out"]) for name, line in message.get("lines", {}).items()}
+    zones = {name: zone["occupancy"] for name, zone in message.get("zones", {}).items()}
+    return repr(message["counts"]), repr(lines), repr(zones)
+
+
+class OnChange(Cadence):
+    """A message when the counts, line totals or zone occupancy changed, else one per ``heartbeat`` seconds.
+
+    Line deltas cannot be lost: a frame with a crossing changes the totals, so it is always sent.
+    """
+
+    def __init__(self, heartbeat: float) -> None:
+        self.heartbeat = heartbeat
+        self._last_state: tuple | None = None
+        self._last_sent = float("-inf")
+
+    def offer(self, message: dict[str, Any], now: float) -> list[dict[str, Any]]:
+        state = _state(message)
+        if state == self._last_state and now - self._last_sent < self.heartbeat:
+            return []
+        self._last_state, self._last_sent = state, now
+        return [message]
+
+
+class Summary(Cadence):
+    """One message per ``interval`` seconds: count min / max / mean per class, line deltas summed and the
+    latest totals, zone occupancy now and at most, frames and frame rate (schema/summary.schema.json)."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._reset(None)
+
+    def _reset(self, now: float | None) -> None:
+        self._start: float | None = now
+        self._frames = 0
+        self._first: dict[str, Any] | None = None
+        self._last: dict[str, Any] = {}
+        self._counts: dict[str, list[int]] = {}
+        self._line_deltas: dict[str, dict[str, dict[str, int]]] = {}
+        self._zone_max: dict[str, dict[str, int]] = {}
+
+    def offer(self, message: dict[str, Any], now: float) -> list[dict[str, Any]]:
+        if self._start is None:
+            self._reset(now)
+            self._first = message
+        self._frames += 1
+        self._last = message
+        for label, count in message["counts"].items():
+            low, high, total = self._counts.get(label, (count, count, 0))
+            self._counts[label] = [min(low, count), max(high, count), total + count]
+        for name, line in message.get("lines", {}).items():
+            sums = self._line_deltas.setdefault(name, {"in": {}, "out": {}})
+            for direction in ("in", "out"):
+                for label, n in line[f"{direction}_delta"].items():
+                    sums[direction][label] = sums[direction].get(label, 0) + n
+        for name, zone in message.get("zones", {}).items():
+            peak = self._zone_max.setdefault(name, {})
+            for label, n in zone["occupancy"].items():
+                peak[label] = max(peak.get(label, 0), n)
+        if now - self._start < self.interval:
+            return []
+        return self._emit(now)
+
+    def flush(self, now: float) -> list[dict[str, Any]]:
+        return self._emit(now) if self._frames else []
+
+    def _emit(self, now: float) -> list[dict[str, Any]]:
+        first, last, frames = self._first or self._last, self._last, self._frames
+        elapsed = max(now - (self._start or now), 1e-9)
+        summary: dict[str, Any] = {
+            "schema": SUMMARY_SCHEMA_VERSION,
+            "kind": "summary",
+            "camera_id": last["camera_id"],
+            "thing_name": last["thing_name"],
+            "start_time": first["capture_time"],
+            "end_time": last["capture_time"],
+            "frames": frames,
+            "fps": round(frames / elapsed, 3),
+            "label": last["label"],
+            "counts": {
+                label: {"min": low, "max": high, "mean": round(total / frames, 3)}
+                for label, (low, high, total) in self._counts.items()
+            },
+            "model": last["model"],
+        }
+        if "lines" in last:
+            summary["lines"] = {
+                name: {
+                    "in": line["in"], "out": line["out"], "since": line["since"],
+                    "in_delta": self._line_deltas.get(name, {}).get("in", {}),
+                    "out_delta": self._line_deltas.get(name, {}).get("out", {}),
+                }
+                for name, line in last["lines"].items()
+            }
+        if "zones" in last:
+            summary["zones"] = {
+                name: {"occupancy": zone["occupancy"], "occupancy_max": self._zone_max.get(name, {})}
+                for name, zone in last["zones"].items()
+            }
+        if "dropped" in last:
+            summary["dropped"] = last["dropped"]
+        self._reset(None)
+        return [summary]
+
+
+def create_cadence(settings: Settings) -> Cadence:
+    """The cadence that ``settings.publish_mode`` names."""
+    if settings.publish_mode == "summary":
+        return Summary(settings.summary_interval)
+    if settings.publish_mode == "on_change":
+        return OnChange(settings.heartbeat_interval)
+    return EveryFrame()
