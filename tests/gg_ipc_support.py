@@ -6,7 +6,7 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 import yaml
@@ -100,3 +100,23 @@ def connect_client(socket_path: str, token: str):
     from awsiot.greengrasscoreipc.clientv2 import GreengrassCoreIPCClientV2
 
     return GreengrassCoreIPCClientV2(client=ipc.connect(ipc_socket=socket_path, authtoken=token, timeout=10))
+
+
+def validate_with(client, problem: Callable[[dict], str | None]) -> None:
+    """Make ``client`` answer configuration validation requests: REJECTED with ``problem(configuration)``
+    when it returns a message, else ACCEPTED (what a component does in SubscribeToValidateConfigurationUpdates)."""
+    from awsiot.greengrasscoreipc import model
+
+    def on_validate(event: model.ValidateConfigurationUpdateEvents) -> None:
+        request = event.validate_configuration_update_event
+        message = problem(request.configuration)
+        client.send_configuration_validity_report_async(configuration_validity_report=model.ConfigurationValidityReport(
+            status="REJECTED" if message else "ACCEPTED", deployment_id=request.deployment_id, message=message or ""))
+
+    client.subscribe_to_validate_configuration_updates(on_stream_event=on_validate)
+
+
+def threshold_problem(configuration: dict) -> str | None:
+    """A validation rule for tests: the threshold must be in (0, 1]."""
+    threshold = configuration["threshold"]
+    return None if 0 < threshold <= 1 else f"threshold must be in (0, 1], got {threshold}"

@@ -25,6 +25,8 @@ SOCKET_ENV = "AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT"
 TOKEN_ENV = "SVCUID"
 THING_ENV = "AWS_IOT_THING_NAME"
 
+log = logging.getLogger("gg_ipc_local")
+
 
 def component_environment(server: LocalIpcServer, token: str, thing_name: str) -> dict[str, str]:
     """What the nucleus would set in the component's environment for IPC."""
@@ -45,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--recipe", required=True, metavar="FILE",
                         help="component recipe (YAML/JSON): name, DefaultConfiguration, accessControl")
     parser.add_argument("--config", metavar="FILE",
-                        help="YAML/JSON mapping merged over the recipe's DefaultConfiguration")
+                        help="YAML/JSON mapping merged over the recipe's DefaultConfiguration; on SIGHUP it is "
+                        "read again and merged as a deployment would (validated by the component first)")
     parser.add_argument("--socket", metavar="PATH",
                         default=os.path.join(tempfile.gettempdir(), f"gg-ipc-local-{os.getuid()}.socket"),
                         help="Unix socket to listen on (default: %(default)s)")
@@ -89,7 +92,7 @@ async def serve(args: argparse.Namespace) -> None:
     if args.jsonl:
         sinks.append(JsonLinesSink(args.jsonl))
     if not sinks:
-        logging.getLogger("gg_ipc_local").warning("no --mqtt or --jsonl: PublishToIoTCore messages are discarded")
+        log.warning("no --mqtt or --jsonl: PublishToIoTCore messages are discarded")
     token = args.token or secrets.token_urlsafe(24)
     server = LocalIpcServer(args.socket, token, recipe, configuration=overrides, sinks=sinks,
                             secrets=secrets_store, spool_bytes=args.spool_bytes)
@@ -102,9 +105,34 @@ async def serve(args: argparse.Namespace) -> None:
             handle.write(exports)
     sys.stdout.write(f"# run {recipe.component_name} against gg-ipc-local with:\n{exports}")
     sys.stdout.flush()
+    loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(signum, server.request_stop)
+        loop.add_signal_handler(signum, server.request_stop)
+    if args.config:
+        loop.add_signal_handler(signal.SIGHUP, lambda: _track(loop.create_task(redeploy(server, args.config))))
     await server.wait_stopped()
+
+
+_redeployments: set[asyncio.Task] = set()
+
+
+def _track(task: asyncio.Task) -> None:
+    _redeployments.add(task)  # a reference, so the task is not collected mid-flight
+    task.add_done_callback(_redeployments.discard)
+
+
+async def redeploy(server: LocalIpcServer, path: str) -> None:
+    """SIGHUP: deploy the configuration file again; the outcome is logged like a deployment's status."""
+    try:
+        merge = load_overrides(path)
+    except RecipeError as exc:
+        log.error("deployment not started: %s", exc)
+        return
+    result = await server.deployments.deploy(merge)
+    if result.succeeded:
+        log.info("deployment %s of %s: SUCCEEDED", result.deployment_id, path)
+    else:
+        log.error("deployment %s of %s: %s: %s", result.deployment_id, path, result.status, result.message)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

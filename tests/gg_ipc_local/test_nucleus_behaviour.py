@@ -15,7 +15,7 @@ from gg_ipc_local.recipe import SECRET_MANAGER
 from gg_ipc_local.secret_store import SecretStore
 from gg_ipc_local.sinks import MqttSink
 from gg_ipc_local.spool import IotCoreLink, PublishRefused
-from gg_ipc_support import IpcServer
+from gg_ipc_support import IpcServer, threshold_problem, validate_with
 from local_stack.services import free_port
 from support import Subscriber, wait_for
 
@@ -82,26 +82,11 @@ def ipc(tmp_path):
     server.close()
 
 
-def validating_client(ipc, updates: list):
-    """A component that rejects thresholds above 1 and records the configuration updates it sees."""
-    client = ipc.client()
-
-    def on_validate(event: model.ValidateConfigurationUpdateEvents) -> None:
-        request = event.validate_configuration_update_event
-        threshold = request.configuration["threshold"]
-        ok = 0 < threshold <= 1
-        client.send_configuration_validity_report_async(configuration_validity_report=model.ConfigurationValidityReport(
-            status="ACCEPTED" if ok else "REJECTED", deployment_id=request.deployment_id,
-            message="" if ok else f"threshold must be in (0, 1], got {threshold}"))
-
-    client.subscribe_to_validate_configuration_updates(on_stream_event=on_validate)
-    client.subscribe_to_configuration_update(key_path=[], on_stream_event=updates.append)
-    return client
-
-
 def test_a_deployment_is_applied_only_when_the_component_accepts_it(ipc):
     updates: list = []
-    client = validating_client(ipc, updates)
+    client = ipc.client()
+    validate_with(client, threshold_problem)
+    client.subscribe_to_configuration_update(key_path=[], on_stream_event=updates.append)
     try:
         refused = ipc.server.deploy({"threshold": 2}, timeout=10)
         assert refused.status == "FAILED_NO_STATE_CHANGE"

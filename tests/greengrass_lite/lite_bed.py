@@ -9,6 +9,7 @@ import shutil
 import ssl
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Iterator
 
@@ -49,7 +50,8 @@ class TlsSubscriber:
 
     def __init__(self, certs: Path, topic: str = "#") -> None:
         self.messages: list[tuple[str, bytes]] = []
-        self.client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2, client_id="test-subscriber")
+        self.client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+                                  client_id=f"test-subscriber-{uuid.uuid4().hex[:8]}")
         self.client.tls_set(ca_certs=str(certs / "ca.pem"), certfile=str(certs / "device.pem"),
                             keyfile=str(certs / "device.key"), tls_version=ssl.PROTOCOL_TLS_CLIENT)
         self.client.on_connect = lambda client, *_: client.subscribe(topic, qos=1)
