@@ -170,7 +170,9 @@ def test_update_state_secrets_and_validation(nucleus, basics):
         assert basics["subscribe_validation"] == {"ok": "subscribed"}
     else:
         # Nucleus lite: UpdateState needs gghealthd and systemd (ServiceError here); GetSecretValue and
-        # SubscribeToValidateConfigurationUpdates are not implemented (ggipcd answers ServiceError).
+        # SubscribeToValidateConfigurationUpdates are in none of ggipcd's services (src/services/*), so its
+        # dispatcher answers ServiceError ("Unhandled operation requested", ggipcd/src/ipc_dispatch.c:86):
+        # a component must treat validation as optional, and a deployment to lite is never validated.
         for key in ("update_state", "get_secret", "subscribe_validation"):
             assert basics[key]["error"] == "ServiceError", key
 
