@@ -21,8 +21,12 @@ Build, upload, register and deploy this project's AWS IoT Greengrass v2 componen
 
   ggctl build                      artifacts and rendered recipes into build/ggctl/
   ggctl publish                    bucket, uploads (unchanged ones skipped), component versions
-  ggctl deploy --target thing/NAME --config deploy.yaml
+  ggctl deploy --target thinggroup/NAME --config deploy.yaml
+                                   revise the target's deployment (--dry-run: print the difference only)
   ggctl status                     the last deployment and the device's component versions
+  ggctl fetch-model NAME           GluonCV pretrained weights as a .params file for 'build --params'
+
+Global options go before or after the command; --output json prints one JSON document on stdout.
 
 Names, versions, publisher, bucket prefix and region come from gdk-config.json (top level for
 {COUNTER.key}, docker/grabber/ for the grabber), shared with `gdk component build/publish`.
