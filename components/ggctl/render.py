@@ -28,9 +28,10 @@ IPC_MQTT_PROXY = "aws.greengrass.ipc.mqttproxy"
 IPC_PUBSUB = "aws.greengrass.ipc.pubsub"
 IPC_SECRETS = "aws.greengrass.SecretManager"  # the IPC service identifier is the component's name
 SECRET_MANAGER = "aws.greengrass.SecretManager"
-#: GetSecretValue needs the Secret manager component 2.x (its component page: IPC authorization resources
-#: are secret ARNs; 2.1.0 added the refresh on IPC requests).
-SECRET_MANAGER_REQUIREMENT = ">=2.1.0 <3.0.0"
+#: Any Secret manager 2.x (the first, 2.0.4, serves GetSecretValue): each of its versions pins a nucleus range
+#: (Secret manager component page, "Dependencies"), so the service picks the one that suits the core. HARD:
+#: the component starts after the Secret manager runs, which syncs the ``cloudSecrets`` that ggctl deploys.
+SECRET_MANAGER_REQUIREMENT = ">=2.0.4 <3.0.0"
 #: Configuration keys holding Secrets Manager secret ARNs, rendered with ``ggctl build --secrets``. Only the
 #: ARN is configuration; the component reads the value with GetSecretValue at run time.
 SECRET_ARN_KEYS = {COUNTER.key: ("influx_token_secret_arn",), GRABBER.key: ("rtsp_secret_arn",)}

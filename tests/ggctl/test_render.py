@@ -209,7 +209,7 @@ def test_secrets_build_declares_the_secret_manager_and_the_arn_keys(built: Path,
         recipe = build.render_built(ROOT, component, components, BUCKET, dataclasses.replace(builds[key], secrets=True))
         jsonschema.validate(recipe, RECIPE_SCHEMA)
         assert recipe["ComponentDependencies"][render.SECRET_MANAGER] == {
-            "VersionRequirement": ">=2.1.0 <3.0.0", "DependencyType": "HARD"}
+            "VersionRequirement": ">=2.0.4 <3.0.0", "DependencyType": "HARD"}
         defaults = recipe["ComponentConfiguration"]["DefaultConfiguration"]
         assert {k: defaults[k] for k in render.SECRET_ARN_KEYS[key]} == dict.fromkeys(render.SECRET_ARN_KEYS[key], "")
         assert render.IPC_SECRETS not in defaults.get("accessControl", {})  # no ARN yet, no grant
