@@ -178,6 +178,12 @@ def run_deploy(ctx: Context, target: str, config_file: Optional[Path], versions:
     arns = sorted({a for key, component in components.items()
                    for a in render.secret_arns(key, deployments.previous_merge(request["components"][component.name]))})
     if arns:
+        manifest = build.read_manifest(ctx.out)
+        unprepared = sorted(c.name for key, c in components.items() if key in manifest and
+                            not manifest[key].get("secrets"))
+        if unprepared:
+            ctx.warn(f"{', '.join(unprepared)} was built without --secrets: its recipe declares no "
+                     f"{render.SECRET_MANAGER} dependency; rebuild with 'ggctl build --secrets' and publish")
         updates[render.SECRET_MANAGER] = _secret_manager_update(ctx, current, arns, versions)
         request = deployments.revise(current, arn, deployment_name, request["deploymentName"], updates)
     before = deployments.readable(deployments.as_request(current), _mask) if current else None

@@ -8,7 +8,7 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.stub import Stubber
-from ggctl import commands, render
+from ggctl import build, commands, render
 from ggctl.aws import Aws
 from ggctl.cli import main
 from ggctl.errors import GgctlError
@@ -170,8 +170,12 @@ def test_first_deployment_to_a_thing_and_secret_arns(aws: Aws, aws_env: str, com
         stubber.add_response("create_deployment", {"deploymentId": "first"}, None)
         original = aws.greengrass().create_deployment
         aws.greengrass().create_deployment = lambda **r: captured.update(r) or original(**r)  # type: ignore
-        commands.run_deploy(context(aws, components, tmp_path, []), "thing/cam-01", config, {}, None)
+        build.record(tmp_path / "out", GRABBER.key, build.Built([], secrets=False))  # built without --secrets
+        ctx = context(aws, components, tmp_path, [])
+        commands.run_deploy(ctx, "thing/cam-01", config, {}, None)
         stubber.assert_no_pending_responses()
+    (warning,) = ctx.result["warnings"]
+    assert warning.startswith(f"{components[GRABBER.key].name} was built without --secrets")
     assert captured["deploymentPolicies"]["failureHandlingPolicy"] == "ROLLBACK"
     assert captured["deploymentName"] == "people-counter-thing-cam-01"
     specs = captured["components"]
