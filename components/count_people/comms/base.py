@@ -79,6 +79,8 @@ class QueuedPublisher(Publisher):
         self._closing = False
         self._connected = False
         self._unavailable_since: float | None = None
+        #: Retries of a message the far side cannot take yet: a local call, so capped low to resume soon after.
+        self.retry_backoff = Backoff(first=0.5, cap=5.0)
         self._reasons_logged: set[str] = set()
         self._thread = threading.Thread(target=self._run, name=f"publisher:{description}", daemon=True)
         self._thread.start()
@@ -163,9 +165,9 @@ class QueuedPublisher(Publisher):
             self._unavailable_since = time.monotonic()
             self.log.warning("%s: cannot deliver (%s); keeping up to %d message(s) queued and retrying with backoff",
                              self.description, exc, self._queue_size)
-        delay = self.backoff.next_delay()
+        delay = self.retry_backoff.next_delay()
         self.log.debug("%s: still unavailable (%s); retry %d in %.1f s", self.description, exc,
-                       self.backoff.attempt, delay)
+                       self.retry_backoff.attempt, delay)
         with self._cond:
             self._cond.wait_for(lambda: self._closing, timeout=delay)
 
@@ -174,7 +176,7 @@ class QueuedPublisher(Publisher):
             self.log.info("%s: delivering again after %.1f s unavailable (%d dropped so far)", self.description,
                           time.monotonic() - self._unavailable_since, self.stats.dropped)
             self._unavailable_since = None
-            self.backoff.reset()
+            self.retry_backoff.reset()
 
     def _pop_sent(self, payload: bytes) -> None:
         with self._cond:
