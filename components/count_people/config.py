@@ -9,6 +9,7 @@ place so every source fails with the same one-line error.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
 import socket
@@ -38,14 +39,28 @@ def _number(kind: type, low: float | None = None, high: float | None = None) -> 
             raise ValueError(f"expected a {kind.__name__}")
         try:
             number = kind(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ValueError(f"expected a {kind.__name__}, got {value!r}") from None
+        if not math.isfinite(number):  # NaN passes every comparison below: --threshold nan would count nothing
+            raise ValueError(f"expected a finite {kind.__name__}, got {value!r}")
         if (low is not None and number < low) or (high is not None and number > high):
             bounds = f"{low if low is not None else '-inf'}..{high if high is not None else 'inf'}"
             raise ValueError(f"{number} is outside {bounds}")
         return number
 
     return parse
+
+
+#: Characters of a camera id or thing name: they become MQTT topic levels, InfluxDB measurements and metric
+#: labels, so no topic separator or wildcard (/ + #), no space; AWS IoT thing names allow [A-Za-z0-9:_-].
+IDENTIFIER = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
+
+
+def _identifier(value: Any) -> str:
+    text = _text(value).strip()
+    if not IDENTIFIER.fullmatch(text):
+        raise ValueError(f"{text!r} must be 1 to 128 of A-Z a-z 0-9 _ . : - (no /, + or #: it is an MQTT topic level)")
+    return text
 
 
 def _choice(*choices: Any) -> Callable[[Any], Any]:
@@ -131,17 +146,27 @@ def _switch(value: Any) -> bool:
     raise ValueError(f"expected on or off, got {value!r}")
 
 
+def without_userinfo(text: str) -> str:
+    """``text`` (a URL, maybe malformed) with anything before its last ``@`` masked: an error may show it."""
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "", text
+    if "@" not in rest:
+        return text
+    return f"{scheme}{sep}***@{rest.rpartition('@')[2]}"
+
+
 def _http_url(value: Any) -> str:
     text = _text(value).strip().rstrip("/")
     if not text:
         return ""
-    url = urlsplit(text)
     try:
+        url = urlsplit(text)
         url.port  # noqa: B018 - validates the port
     except ValueError:
-        raise ValueError(f"bad port in {text!r}") from None
+        raise ValueError(f"bad URL or port in {without_userinfo(text)!r}") from None
     if url.scheme not in ("http", "https") or not url.hostname:
-        raise ValueError(f"expected http(s)://HOST[:PORT] or empty, got {value!r}")
+        raise ValueError(f"expected http(s)://HOST[:PORT] or empty, got {without_userinfo(text)!r}")
     return text
 
 
@@ -165,6 +190,49 @@ def _aliases(value: Any) -> tuple[tuple[str, str], ...]:
     if not all(name and label for name, label in pairs):
         raise ValueError("class names and labels must be non-empty")
     return tuple(pairs)
+
+
+#: Keys a camera entry may set for itself (README "Several cameras"); every other key is shared by all
+#: cameras: one model, one set of publisher settings, one HTTP server.
+CAMERA_KEYS = frozenset({
+    "source", "max_fps", "lines", "zones", "threshold", "classes", "max_boxes", "publish_mode",
+    "heartbeat_interval", "summary_interval", "topic", "state_file", "counts_reset", "grabber_status",
+    "health_timeout", "tracker_high_threshold", "tracker_match_iou", "tracker_lost_frames", "tracker_confirm_frames",
+})
+#: The grabber's keys in a cameras list that both components read; the counter ignores them.
+GRABBER_CAMERA_KEYS = frozenset({"rtsp_url", "rtsp_secret_arn", "transport", "codec", "latency_ms", "max_width",
+                                 "jpeg_quality"})
+
+Camera = tuple[tuple[str, Any], ...]
+
+
+def _cameras(value: Any) -> tuple[Camera, ...]:
+    """A list of camera mappings (from a file, or JSON/YAML text) -> frozen (key, value) pairs.
+
+    Checks the shape, ids and keys here; the values are parsed per camera by ``Settings.camera_settings``.
+    """
+    if isinstance(value, str):
+        value = yaml.safe_load(value) if value.strip() else []
+    if not isinstance(value, (list, tuple)):
+        raise ValueError("expected a list of cameras, each a mapping with an id")
+    cameras, ids = [], {}
+    for index, entry in enumerate(value):
+        where = f"cameras[{index}]"
+        if not isinstance(entry, dict):
+            raise ValueError(f"{where}: expected a mapping with an id, got {type(entry).__name__}")
+        unknown = sorted(set(map(str, entry)) - CAMERA_KEYS - GRABBER_CAMERA_KEYS - {"id"})
+        if unknown:
+            raise ValueError(f"{where}.{unknown[0]}: unknown key; a camera sets id and any of "
+                             f"{', '.join(sorted(CAMERA_KEYS | GRABBER_CAMERA_KEYS))}")
+        try:
+            camera_id = _identifier(entry.get("id", ""))
+        except ValueError as exc:
+            raise ValueError(f"{where}.id: {exc}") from None
+        if camera_id in ids:
+            raise ValueError(f"{where}.id: {camera_id!r} is also cameras[{ids[camera_id]}]; ids must be unique")
+        ids[camera_id] = index
+        cameras.append(tuple(sorted({**entry, "id": camera_id}.items())))
+    return tuple(cameras)
 
 
 def _option(default: Any, help: str, parse: Callable[[Any], Any], metavar: str | None = None) -> Any:
@@ -203,9 +271,10 @@ class Settings:
                                "MODE")
     nms_threshold: float = _option(0.45, "IoU above which a same-class box with a lower score is dropped (YOLO)",
                                    _number(float, 0.0, 1.0), "IOU")
-    threads: int = _option(0, "CPU threads for inference (0 = runtime default: all cores)", _number(int, 0), "N")
+    threads: int = _option(0, "CPU threads for inference (0 = runtime default: all cores)", _number(int, 0, 1024),
+                          "N")
     max_fps: float = _option(0.0, "process at most this many frames per second (0 = every new frame)",
-                             _number(float, 0.0), "FPS")
+                             _number(float, 0.0, 1000.0), "FPS")
     publish: str = _option("stdout", "where messages go: stdout, ipc or mqtt://HOST:PORT", _publish, "DEST")
     topic: str = _option("people-counter/{thing}/{camera}", "topic template ({thing}, {camera})", _topic)
     qos: int = _option(1, "MQTT / IoT Core QoS (1: the nucleus spools while offline and the broker acknowledges; "
@@ -220,14 +289,19 @@ class Settings:
                                         "nothing changed", _number(float, 1.0, 86400.0), "S")
     summary_interval: float = _option(60.0, "with publish_mode summary: seconds each summary covers",
                                       _number(float, 1.0, 86400.0), "S")
-    camera_id: str = _option("camera-1", "camera id carried in messages and topics", _text, "ID")
+    camera_id: str = _option("camera-1", "camera id carried in messages and topics (A-Z a-z 0-9 _ . : -)",
+                             _identifier, "ID")
     thing_name: str = _option(
         os.environ.get("AWS_IOT_THING_NAME") or socket.gethostname(),
-        "thing name carried in messages and topics (default: AWS_IOT_THING_NAME or host name)",
-        _text,
+        "thing name carried in messages and topics (default: AWS_IOT_THING_NAME or host name; A-Z a-z 0-9 _ . : -)",
+        _identifier,
         "NAME",
     )
-    max_boxes: int = _option(100, "boxes per message; lowest scores dropped beyond it", _number(int, 0), "N")
+    cameras: tuple[Camera, ...] = _option(
+        (), "several cameras on one model: a list of {id, source, max_fps, lines, zones, ...} (README \"Several "
+        "cameras\"); each inherits the other keys; empty = the one camera the other keys describe", _cameras, "JSON")
+    max_boxes: int = _option(100, "boxes per message; lowest scores dropped beyond it", _number(int, 0, 100000),
+                           "N")
     # Tracking, line crossings and zone occupancy (count_people/tracking; README "Lines and zones").
     lines: tuple[LineSpec, ...] = _option(
         (), 'named counting lines, {"name": [[x1, y1], [x2, y2]]} in 0..1 frame coordinates, or '
@@ -248,18 +322,26 @@ class Settings:
     counts_reset: str = _option("", "change to any new value (e.g. a date) to zero the line totals once", _text,
                                 "TOKEN")
     queue_size: int = _option(100, "messages buffered while the broker is away (oldest dropped)",
-                              _number(int, 1), "N")
-    stats_interval: float = _option(10.0, "seconds between stats log lines (0 = off)", _number(float, 0.0), "S")
+                              _number(int, 1, 1000000), "N")
+    stats_interval: float = _option(10.0, "seconds between stats log lines (0 = off)",
+                                    _number(float, 0.0, 86400.0), "S")
     poll_interval: float = _option(0.005, "seconds between checks of an unchanged frame file",
                                    _number(float, 0.001, 1.0), "S")
+    max_frame_pixels: int = _option(
+        40_000_000, "frames whose JPEG header claims more pixels are skipped undecoded (a decompression bomb "
+        "would take seconds and gigabytes)", _number(int, 1, 1_000_000_000), "PX")
     # Observability: HTTP endpoints (/metrics, /healthz, live view) and InfluxDB time series.
     http_port: int = _option(0, "port serving /metrics, /healthz and the live view (0 = off)",
                              _number(int, 0, 65535), "PORT")
-    http_host: str = _option("0.0.0.0", "address the HTTP server listens on", _text, "ADDR")
+    http_host: str = _option("127.0.0.1", "address the HTTP server listens on (another address serves the live "
+                             "view only with http_token)", _text, "ADDR")
+    http_token: str = _option("", "token the live view asks for (HTTP Bearer, basic-auth password or ?token=); "
+                              "without it the live view is served on a loopback http_host only (never logged)",
+                              _secret, "TOKEN")
     live_view: bool = _option(True, "serve the live view page and /frame.jpg on the HTTP port", _switch, "on|off")
     health_timeout: float = _option(
         30.0, "seconds without a new frame, or with the publisher unable to deliver, before /healthz fails",
-        _number(float, 0.1), "S")
+        _number(float, 0.1, 86400.0), "S")
     grabber_status: str = _option(
         "", "grabber status JSON to export (default: <frame stem>.status.json beside the frame file)", _text, "PATH")
     influx_url: str = _option("", "InfluxDB URL to write counts to, e.g. http://127.0.0.1:8086 (empty = off)",
@@ -267,9 +349,10 @@ class Settings:
     influx_db: str = _option("people_counter", "InfluxDB 1.x database, or 2.x bucket when influx_org is set",
                              _text, "NAME")
     influx_org: str = _option("", "InfluxDB 2.x organisation (selects the /api/v2/write API)", _text, "ORG")
-    influx_token: str = _option("", "InfluxDB 2.x token, or user:password for 1.8+ (never logged)", _secret, "TOKEN")
+    influx_token: str = _option("", "InfluxDB 2.x token, or user:password for 1.8+ (never logged; set it with "
+                                "COUNT_PEOPLE_INFLUX_TOKEN, not the flag: argv shows in ps)", _secret, "TOKEN")
     influx_buffer: int = _option(10000, "points kept while InfluxDB is unreachable (oldest dropped)",
-                                 _number(int, 1), "N")
+                                 _number(int, 1, 10000000), "N")
     influx_interval: float = _option(1.0, "seconds between batched InfluxDB writes", _number(float, 0.01, 60.0), "S")
     log_level: str = _option("INFO", "log verbosity", _choice("DEBUG", "INFO", "WARNING", "ERROR"), "LEVEL")
 
@@ -287,23 +370,66 @@ class Settings:
                 raise UserError(f"{origin}: unknown key {key!r}; valid keys: {', '.join(fields)}")
             try:
                 parsed[name] = fields[name].metadata["parse"](raw)
-            except ValueError as exc:
+            except (ValueError, TypeError) as exc:  # TypeError: a value of the wrong shape from a config file
                 raise UserError(f"{origin}: bad value for {name}: {exc}") from None
         return dataclasses.replace(self, **parsed)
+
+    def camera_settings(self) -> list[Settings]:
+        """One Settings per camera (``cameras`` entries over these defaults), or ``[self]`` for one camera.
+
+        A camera's frame file defaults to ``<id>.jpg`` in the folder of ``source``, its line totals to
+        ``<state stem>-<id>.json``; two cameras reading one frame file are refused.
+        """
+        if not self.cameras:
+            return [self]
+        fields = {f.name: f for f in self.options()}
+        folder, state = Path(self.source).parent, Path(self.state_file)
+        cameras, sources = [], {}
+        for index, entry in enumerate(self.cameras):
+            values = {k: v for k, v in entry if k not in GRABBER_CAMERA_KEYS}
+            camera_id = values.pop("id")
+            values.setdefault("source", str(folder / f"{camera_id}.jpg"))
+            if self.state_file and "state_file" not in values:
+                values["state_file"] = str(state.with_name(f"{state.stem}-{camera_id}{state.suffix}"))
+            parsed = {}
+            for key, raw in values.items():
+                try:
+                    parsed[key] = fields[key].metadata["parse"](raw)
+                except ValueError as exc:
+                    raise UserError(f"cameras[{index}].{key}: {exc}") from None
+            source = str(Path(parsed["source"]).resolve())
+            if source in sources:
+                raise UserError(f"cameras[{index}].source: {parsed['source']} is also the frame file of camera "
+                                f"{sources[source]!r}; give each camera its own")
+            sources[source] = camera_id
+            cameras.append(dataclasses.replace(self, cameras=(), camera_id=camera_id, **parsed))
+        return cameras
 
     def changed_keys(self, other: Settings) -> set[str]:
         return {f.name for f in self.options() if getattr(self, f.name) != getattr(other, f.name)}
 
 
+#: A settings file is a few kilobytes; anything far larger is the wrong file.
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
 def read_config_file(path: str) -> dict[str, Any]:
     """Read a YAML or JSON mapping of settings (JSON is valid YAML)."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise UserError(f"cannot read config file {path!r}: {exc.strerror}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise UserError(f"config file {path!r} is larger than {MAX_CONFIG_BYTES // 1024} KiB; is it the right file?")
+    try:
+        data = yaml.safe_load(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise UserError(f"config file {path!r} is not UTF-8 text; expected a YAML or JSON mapping") from None
     except yaml.YAMLError as exc:
         raise UserError(f"config file {path!r} is not valid YAML/JSON: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise UserError(f"config file {path!r} is nested too deeply; settings are at most a few levels") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -339,4 +465,6 @@ def load_settings(
     settings = settings.updated(environment_settings(environ), origin="environment")
     if greengrass is not None:
         settings = settings.updated(greengrass, origin="Greengrass configuration")
-    return settings.updated({k: v for k, v in flags.items() if v is not None}, origin="command line")
+    settings = settings.updated({k: v for k, v in flags.items() if v is not None}, origin="command line")
+    settings.camera_settings()  # every camera's values valid, no two on one frame file
+    return settings
