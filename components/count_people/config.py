@@ -273,6 +273,21 @@ class Settings:
                                    _number(float, 0.0, 1.0), "IOU")
     threads: int = _option(0, "CPU threads for inference (0 = runtime default: all cores)", _number(int, 0, 1024),
                           "N")
+    # Model catalog, YOLO layouts and INT8 (README "Detector backends", "INT8").
+    model_defaults: bool = _option(
+        True, "apply the model catalog's measured defaults (thresholds, NMS, labels, layout) to a known model's "
+        "keys left at their built-in defaults", _switch, "on|off")
+    output_layout: str = _option(
+        "auto", "output layout of a YOLO model: auto (from the output shapes), darknet, yolov5, yolov8, yolox or "
+        "nanodet", _choice("auto", "darknet", "yolov5", "yolov8", "yolox", "nanodet"), "LAYOUT")
+    precision: str = _option("fp32", "arithmetic of the network on CPU: fp32, or int8 (quantized once with "
+                             "calibration frames and cached; gluoncv and onnxruntime)", _choice("fp32", "int8"),
+                             "fp32|int8")
+    model_cache: str = _option("model-cache", "folder for quantized models (relative: to the working directory, "
+                               "the component's work folder)", _text, "PATH")
+    calibration_source: str = _option(
+        "", "video, image folder or frame file whose frames calibrate INT8 (empty = source)", _text, "PATH")
+    calibration_frames: int = _option(50, "frames that calibrate INT8", _number(int, 1, 1000), "N")
     max_fps: float = _option(0.0, "process at most this many frames per second (0 = every new frame)",
                              _number(float, 0.0, 1000.0), "FPS")
     publish: str = _option("stdout", "where messages go: stdout, ipc or mqtt://HOST:PORT", _publish, "DEST")
@@ -317,6 +332,10 @@ class Settings:
                                        _number(int, 0, 10000), "N")
     tracker_confirm_frames: int = _option(2, "frames an object must be seen before it gets a track id",
                                           _number(int, 1, 100), "N")
+    count_from: str = _option(
+        "detections", "what a message's count is: this frame's detections, or tracks (confirmed tracks seen in "
+        "this frame, including weak detections that continue a track)", _choice("detections", "tracks"),
+        "detections|tracks")
     state_file: str = _option("line-counts.json", "where line totals persist across restarts (relative: to the "
                               "working directory, the component's work folder; empty = not saved)", _text, "PATH")
     counts_reset: str = _option("", "change to any new value (e.g. a date) to zero the line totals once", _text,
