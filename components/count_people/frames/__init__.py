@@ -16,7 +16,7 @@ def open_source(settings: Settings) -> FrameSource:
     """A folder is read image by image, a video file frame by frame, anything else is the latest-frame file."""
     path = Path(settings.source)
     if path.is_dir():
-        return ImageFolder(settings.source)
+        return ImageFolder(settings.source, settings.max_frame_pixels)
     if path.suffix.lower() in VIDEO_SUFFIXES:
         return VideoFile(settings.source)
-    return LatestFrameFile(settings.source, settings.poll_interval)
+    return LatestFrameFile(settings.source, settings.poll_interval, settings.max_frame_pixels)

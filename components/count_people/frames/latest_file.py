@@ -7,7 +7,7 @@ import os
 import threading
 import time
 
-from count_people.frames.base import Frame, FrameSource, decode_image
+from count_people.frames.base import Frame, FrameSource, decode_image, frame_problem
 
 log = logging.getLogger("count_people.frames")
 
@@ -20,10 +20,11 @@ class LatestFrameFile(FrameSource):
     even when the grabber renames a new file in between.
     """
 
-    def __init__(self, path: str, poll_interval: float = 0.005) -> None:
+    def __init__(self, path: str, poll_interval: float = 0.005, max_pixels: int | None = None) -> None:
         super().__init__()
         self.path = path
         self.poll_interval = poll_interval
+        self.max_pixels = max_pixels
         self._last_identity: tuple[int, int, int, int] | None = None
         self._index = 0
 
@@ -46,11 +47,13 @@ class LatestFrameFile(FrameSource):
                 continue
             data, st = read
             self._last_identity = self._identity(st)
-            image = decode_image(data)
+            problem = frame_problem(data, self.max_pixels)
+            image = None if problem else decode_image(data)
             if image is None:
                 self.skipped += 1
                 if self.skipped == 1 or self.skipped % 100 == 0:
-                    log.warning("skipped corrupt or truncated frame in %s (%d so far)", self.path, self.skipped)
+                    log.warning("skipped frame in %s: %s (%d so far)", self.path, problem or "corrupt",
+                                self.skipped)
                 continue
             if waiting_logged:
                 log.info("frame file %s appeared", self.path)

@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 
 from count_people.errors import UserError
-from count_people.frames.base import Frame, FrameSource, decode_image
+from count_people.frames.base import Frame, FrameSource, decode_image, frame_problem
 
 log = logging.getLogger("count_people.frames")
 
@@ -47,9 +47,10 @@ class VideoFile(FrameSource):
 class ImageFolder(FrameSource):
     """Every image of a folder, in name order; unreadable files are skipped and counted."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, max_pixels: int | None = None) -> None:
         super().__init__()
-        self.files = sorted(p for p in Path(path).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        self.max_pixels = max_pixels
+        self.files = sorted(p for p in Path(path).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
         if not self.files:
             raise UserError(f"folder {path!r} has no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
         self._next = 0
@@ -59,10 +60,16 @@ class ImageFolder(FrameSource):
             path = self.files[self._next]
             index = self._next
             self._next += 1
-            image = decode_image(path.read_bytes())
+            try:
+                data = path.read_bytes()
+            except OSError as exc:  # removed or replaced by a folder since the listing
+                data, problem = b"", exc.strerror
+            else:
+                problem = frame_problem(data, self.max_pixels)
+            image = None if problem else decode_image(data)
             if image is None:
                 self.skipped += 1
-                log.warning("skipped unreadable image %s", path)
+                log.warning("skipped unreadable image %s: %s", path, problem or "corrupt")
                 continue
             return Frame(image, time.time(), 0.0, index)
         return None

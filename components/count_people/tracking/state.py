@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import tempfile
 import threading
@@ -32,17 +33,59 @@ def check_writable(path: str) -> None:
         raise UserError(f"state_file {path!r} is not writable by this user")
 
 
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _totals(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(label, str) and isinstance(n, int) and not isinstance(n, bool) and n >= 0
+        for label, n in value.items())
+
+
+def _line_problem(name: str, line: Any) -> str | None:
+    if not isinstance(line, dict):
+        return f"line {name!r} is not an object"
+    points = line.get("points")
+    if not (isinstance(points, list) and len(points) == 2
+            and all(isinstance(p, list) and len(p) == 2 and all(map(_finite, p)) for p in points)):
+        return f"line {name!r}: points must be two [x, y] pairs"
+    if not _finite(line.get("since")):
+        return f"line {name!r}: since must be a number"
+    for direction in ("in", "out"):
+        if not _totals(line.get(direction)):
+            return f"line {name!r}: {direction!r} must map labels to counts >= 0"
+    return None
+
+
+def state_problem(data: Any) -> str | None:
+    """What makes ``data`` not a saved state (the hook would crash on it), or None when it is one."""
+    if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+        return f"not a version {STATE_VERSION} state"
+    if not isinstance(data.get("counts_reset", ""), str):
+        return "counts_reset must be a string"
+    lines = data.get("lines", {})
+    if not isinstance(lines, dict):
+        return "lines must be an object"
+    for name, line in lines.items():
+        problem = _line_problem(name, line)
+        if problem:
+            return problem
+    return None
+
+
 def read_state(path: str) -> dict[str, Any]:
-    """The saved state, or {} when there is none; an unreadable file is kept aside, not fatal."""
+    """The saved state, or {} when there is none; an unreadable or wrong-shaped file is kept aside, not fatal."""
     try:
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
-        if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
-            raise ValueError(f"not a version {STATE_VERSION} state")
+        problem = state_problem(data)
+        if problem:
+            raise ValueError(problem)
         return data
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # ValueError: also bad JSON and non-UTF-8 bytes
         aside = f"{path}.corrupt"
         log.warning("line totals in %s are unreadable (%s); starting from zero, old file kept as %s",
                     path, exc, aside)
