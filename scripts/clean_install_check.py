@@ -13,6 +13,7 @@ Usage: .venv/bin/python scripts/clean_install_check.py   (scripts/test.sh runs i
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import subprocess
 import sys
@@ -62,8 +63,8 @@ def checkout_files() -> List[str]:
 
 def docker_args(name: str) -> List[str]:
     apt_cache, pip_cache = CACHE_DIR / "apt", CACHE_DIR / "pip"
-    apt_cache.mkdir(parents=True, exist_ok=True)
-    pip_cache.mkdir(parents=True, exist_ok=True)
+    apt_cache.mkdir(exist_ok=True)
+    pip_cache.mkdir(exist_ok=True)
     args = [
         "run", "--rm", "-i", "--name", name, "--network", "host",
         "-v", f"{apt_cache}:/var/cache/apt/archives", "-v", f"{pip_cache}:/root/.cache/pip",
@@ -105,8 +106,14 @@ def main(argv: List[str] | None = None) -> int:
             return 1
         print(f"clean-install: skipped: {exc}")
         return 0
-    ready = time.monotonic()
-    status = run_stage(engine)
+    except (RuntimeError, subprocess.SubprocessError) as exc:  # debootstrap or docker import failed
+        print(f"clean-install: error: cannot make the base image {BASE_IMAGE}: {exc}", file=sys.stderr)
+        return 1
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    with open(CACHE_DIR / "stage.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one stage at a time: apt locks the shared archive cache
+        ready = time.monotonic()
+        status = run_stage(engine)
     done = time.monotonic()
     verdict = "passed" if status == 0 else f"FAILED (exit {status})"
     print(f"clean-install: {verdict} in {done - start:.0f} s (engine and base image {ready - start:.0f} s, "
