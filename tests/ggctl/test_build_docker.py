@@ -84,6 +84,7 @@ def test_grabber_tarball_loads_once_and_runs_with_the_recipe_lifecycle(docker_en
     repository = grabber.image.split(":")[0]
     for old in ("0.8.0", "0.9.0"):
         docker_engine.run("build", "-t", f"{repository}:{old}", "-", input=f"FROM {grabber.image}\nLABEL v={old}\n")
+        time.sleep(1.1)  # docker lists images newest first by their creation second
     # Install from nothing loads the image; every later start finds it and loads nothing.
     docker_engine.run("rmi", grabber.image)
     assert not docker_engine.image_exists(grabber.image)
