@@ -55,9 +55,10 @@ class Emulator:
     """``rtsp-emulator`` as a child process; stop() and start() again reuse the same port."""
 
     def __init__(self, sources: Sequence[str] = ("test",), size: str = "320x240", fps: int = 30,
-                 auth: bool = True) -> None:
+                 auth: bool = True, mounts: Sequence[str] = ()) -> None:
         self.port = free_port()
-        self.args = [str(BIN / "rtsp-emulator"), *sources, "--port", str(self.port), "--size", size,
+        self.args = [str(BIN / "rtsp-emulator"), *sources, *(f"--mount={m}" for m in mounts), "--port", str(self.port),
+                     "--size", size,
                      "--fps", str(fps), "--bitrate-kbps", "800"]
         self.env = dict(os.environ)
         if auth:
@@ -88,10 +89,11 @@ class Emulator:
 
 
 class Grabber:
-    """``gst-grabber`` as a child process configured by environment, like the container."""
+    """``gst-grabber`` as a child process configured by environment, like the container (``args``: flags)."""
 
-    def __init__(self, url: str, out_dir: Path, **settings: object) -> None:
+    def __init__(self, url: str, out_dir: Path, args: Sequence[str] = (), **settings: object) -> None:
         self.out_dir = out_dir
+        self.args = list(args)
         self.env: Dict[str, str] = {k: v for k, v in os.environ.items() if not k.startswith("GRABBER_")}
         self.env.update(GRABBER_RTSP_URL=url, GRABBER_OUTPUT_DIR=str(out_dir), GRABBER_LOG_LEVEL="debug")
         self.env.update({f"GRABBER_{k.upper()}": str(v) for k, v in settings.items()})
@@ -107,7 +109,7 @@ class Grabber:
         return self.out_dir / (self.frame.stem + ".status.json")
 
     def start(self) -> Grabber:
-        self.proc = subprocess.Popen([str(BIN / "gst-grabber")], env=self.env, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen([str(BIN / "gst-grabber"), *self.args], env=self.env, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True)
         self.output = _Output(self.proc)
         return self

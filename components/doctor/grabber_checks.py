@@ -39,7 +39,7 @@ def gstreamer_checks(codec: str) -> List[Result]:
     except MissingElement as exc:
         return [Result("grabber", "gstreamer", PROBLEM, str(exc).split(":")[0],
                        "sudo apt-get install gstreamer1.0-tools")]
-    _player, test_pattern = Emulator.mount_descriptions(1, "test", "video/x-raw", 1000, 25)
+    _player, test_pattern = Emulator.mount_descriptions("cam1", "test", "video/x-raw", 1000, 25)
     wanted = (
         ("grabber", f"gstreamer elements (codec {codec})", PROBLEM,
          required_elements(GrabberConfig(url="rtsp://camera/", codec=codec))),

@@ -145,10 +145,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_config(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, str]] = None) -> GrabberConfig:
-    """Command line over environment over defaults; raises :class:`ConfigError` on the first bad value."""
+def load_config(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, str]] = None,
+                parser: Optional[argparse.ArgumentParser] = None, require_url: bool = True) -> GrabberConfig:
+    """Command line over environment over defaults; raises :class:`ConfigError` on the first bad value.
+
+    ``parser`` may extend :func:`build_parser` (gst_grabber.supervisor adds ``--cameras``); without
+    ``require_url`` the result is the defaults a cameras list builds on.
+    """
     environ = os.environ if environ is None else environ
-    args = build_parser().parse_args(argv)
+    args = (parser or build_parser()).parse_args(argv)
     values: dict = {}
     for opt in OPTIONS:
         raw, source = getattr(args, opt.field), opt.flag
@@ -161,11 +166,12 @@ def load_config(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[
         except ValueError as exc:
             shown = mask_url(raw) if opt.field == "url" else raw
             raise ConfigError(f"{source}={shown!r} is invalid: {exc}") from None
-    if not values.get("url"):
-        raise ConfigError("no camera URL: set GRABBER_RTSP_URL (or --url)")
+    if require_url and not values.get("url"):
+        raise ConfigError("no camera URL: set GRABBER_RTSP_URL (or --url), or a cameras list (GRABBER_CAMERAS "
+                          "or --cameras FILE)")
     if "log_level" in values:
         values["log_level"] = values["log_level"].upper()
-    config = GrabberConfig(**values)
+    config = GrabberConfig(**{"url": "", **values})
     if config.backoff_max_s < config.backoff_initial_s:
         raise ConfigError("GRABBER_BACKOFF_MAX_S must be >= GRABBER_BACKOFF_INITIAL_S")
     return config

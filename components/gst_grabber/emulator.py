@@ -1,6 +1,7 @@
 """RTSP camera emulator (``rtsp-emulator``): video files looped, or a test pattern, as H.264 RTSP.
 
-Each source gets its own mount ``/cam1``, ``/cam2``, ... on 127.0.0.1 by default. A file is decoded
+Each source gets its own mount: ``/cam1``, ``/cam2``, ... in order, or a name of its own with
+``--mount NAME=SOURCE`` (one per camera of a cameras list); 127.0.0.1 by default. A file is decoded
 by a player pipeline that seeks back to the start at its end and hands raw frames to the RTSP side
 through ``intervideosink``/``intervideosrc``; so the served stream never ends, keeps a steady frame
 rate and its timestamps run on across loops. Needs GStreamer's GI bindings (extra ``grabber``).
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -79,12 +81,30 @@ class _FilePlayer:
         print(f"rtsp-emulator: error: {self.error}", file=sys.stderr, flush=True)
 
 
+MOUNT_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def named_sources(sources: Sequence[str], mounts: Sequence[str] = ()) -> List[Tuple[str, str]]:
+    """(mount name, source) pairs: positional sources as cam1, cam2, ..., then each ``NAME=SOURCE``."""
+    pairs = [(f"cam{index}", source) for index, source in enumerate(sources, start=1)]
+    for text in mounts:
+        name, sep, source = text.partition("=")
+        if not sep or not MOUNT_NAME.match(name) or not source:
+            raise EmulatorError(f"--mount {text!r}: expected NAME=SOURCE, NAME of letters, digits, '_', '.', '-'")
+        pairs.append((name, source))
+    names = [name for name, _source in pairs]
+    duplicate = next((name for name in names if names.count(name) > 1), None)
+    if duplicate:
+        raise EmulatorError(f"mount /{duplicate} is given twice; give each source its own name")
+    return pairs or [("cam1", TEST_PATTERN)]
+
+
 class Emulator:
-    """An RTSP server with one mount per source; ``run`` blocks until ``stop`` or a signal."""
+    """An RTSP server with one mount per (name, source); ``run`` blocks until ``stop`` or a signal."""
 
     def __init__(
         self,
-        sources: Sequence[str],
+        sources: Sequence[Tuple[str, str]],
         host: str = "127.0.0.1",
         port: int = 8554,
         width: int = 640,
@@ -103,15 +123,15 @@ class Emulator:
         caps = f"video/x-raw,format=I420,width={width},height={height},framerate={fps}/1"
         mounts = self.server.get_mount_points()
         self.paths: List[str] = []
-        launches = [self.mount_descriptions(i, source, caps, bitrate_kbps, fps) for i, source in enumerate(sources, 1)]
+        launches = [self.mount_descriptions(name, source, caps, bitrate_kbps, fps) for name, source in sources]
         self._preflight([text for pair in launches for text in pair if text])
-        for index, (player, launch) in enumerate(launches, start=1):
+        for (name, source), (player, launch) in zip(sources, launches):
             if player:
-                self.players.append(_FilePlayer(self.Gst, Path(sources[index - 1]), f"cam{index}", caps))
+                self.players.append(_FilePlayer(self.Gst, Path(source), name, caps))
             factory = GstRtspServer.RTSPMediaFactory()
             factory.set_launch(launch)
             factory.set_shared(True)
-            mount = f"/cam{index}"
+            mount = f"/{name}"
             if user:
                 self._protect(GstRtspServer, factory, user)
             mounts.add_factory(mount, factory)
@@ -122,9 +142,9 @@ class Emulator:
 
     @staticmethod
     def mount_descriptions(
-        index: int, source: str, caps: str, bitrate_kbps: int, fps: int
+        name: str, source: str, caps: str, bitrate_kbps: int, fps: int
     ) -> Tuple[Optional[str], str]:
-        """(file player description or None, RTSP media description) of mount ``/cam<index>``."""
+        """(file player description or None, RTSP media description) of mount ``/<name>``."""
         player = None
         if source == TEST_PATTERN:
             head = f"videotestsrc is-live=true pattern=ball ! timeoverlay ! {caps}"
@@ -132,8 +152,8 @@ class Emulator:
             path = Path(source)
             if not path.is_file():
                 raise EmulatorError(f"video file not found: {source}")
-            player = _FilePlayer.description(path, f"cam{index}", caps)
-            head = f"intervideosrc channel=cam{index} timeout=18446744073709551615 ! {caps}"
+            player = _FilePlayer.description(path, name, caps)
+            head = f"intervideosrc channel={name} timeout=18446744073709551615 ! {caps}"
         queue = "queue max-size-buffers=2 leaky=downstream"
         return player, f"( {head} ! {queue} ! {_encoder(bitrate_kbps, fps)} )"
 
@@ -195,10 +215,15 @@ def _size(text: str) -> tuple:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rtsp-emulator",
-        description="Serve video files (looped) or a test pattern as H.264 RTSP cameras at /cam1, /cam2, ...",
+        description="Serve video files (looped) or a test pattern as H.264 RTSP cameras at /cam1, /cam2, ... "
+        "or at names of their own (--mount).",
     )
-    parser.add_argument("sources", nargs="*", default=[TEST_PATTERN],
-                        help=f"video files, or '{TEST_PATTERN}' for a moving test pattern (default)")
+    parser.add_argument("sources", nargs="*",
+                        help=f"video files, or '{TEST_PATTERN}' for a moving test pattern (the default without "
+                        "--mount), served at /cam1, /cam2, ...")
+    parser.add_argument("--mount", action="append", default=[], metavar="NAME=SOURCE",
+                        help="serve SOURCE (a video file or 'test') at /NAME, e.g. --mount entrance=door.mp4; "
+                        "repeatable, one per camera")
     parser.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8554, help="RTSP port (default 8554)")
     parser.add_argument("--size", type=_size, default=(640, 480), help="served WIDTHxHEIGHT (default 640x480)")
@@ -214,8 +239,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     password = args.password or os.environ.get("RTSP_EMULATOR_PASSWORD")
     try:
         emulator = Emulator(
-            args.sources, host=args.host, port=args.port, width=args.size[0], height=args.size[1], fps=args.fps,
-            bitrate_kbps=args.bitrate_kbps, user=args.user, password=password,
+            named_sources(args.sources, args.mount), host=args.host, port=args.port, width=args.size[0],
+            height=args.size[1], fps=args.fps, bitrate_kbps=args.bitrate_kbps, user=args.user, password=password,
         )
         emulator.run()
     except EmulatorError as exc:

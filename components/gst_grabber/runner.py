@@ -23,10 +23,9 @@ from typing import Deque, Optional, Sequence, Tuple
 
 from frame_handoff import BACKOFF, RUNNING, STARTING, STOPPED
 
-from gst_grabber.config import ConfigError, GrabberConfig, load_config
-from gst_grabber.masking import Masker, MaskingFilter
-from gst_grabber.pipeline import launch_command, required_elements
-from gst_grabber.preflight import MissingElement, gst_inspect_exists, require_elements
+from gst_grabber.config import GrabberConfig
+from gst_grabber.masking import Masker
+from gst_grabber.pipeline import launch_command
 from gst_grabber.status import GrabberStatus, write_atomic
 
 log = logging.getLogger("gst_grabber")
@@ -68,9 +67,12 @@ class AttemptResult:
 class Grabber:
     """Supervises the pipeline until :meth:`stop` (from a signal handler or another thread)."""
 
-    def __init__(self, config: GrabberConfig, masker: Optional[Masker] = None) -> None:
+    def __init__(self, config: GrabberConfig, masker: Optional[Masker] = None,
+                 logger: Optional[logging.LoggerAdapter] = None) -> None:
         self.config = config
         self.masker = masker or Masker.for_url(config.url)
+        self.log = logger or logging.LoggerAdapter(log, {})  # the supervisor's adapter names the camera
+        self.child: Optional[subprocess.Popen] = None  # the running gst-launch, for per-camera CPU
         self.status = GrabberStatus(camera=config.masked_url, frame_path=str(config.frame_path))
         self._stop = threading.Event()
         self._last_status_write = 0.0
@@ -81,7 +83,7 @@ class Grabber:
     def run(self) -> int:
         cfg = self.config
         cfg.output_dir.mkdir(parents=True, exist_ok=True)
-        log.info("grabbing %s -> %s (max %s fps, transport %s, codec %s)", cfg.masked_url, cfg.frame_path,
+        self.log.info("grabbing %s -> %s (max %s fps, transport %s, codec %s)", cfg.masked_url, cfg.frame_path,
                  cfg.max_fps or "all", cfg.transport, cfg.codec)
         failures = 0
         while not self._stop.is_set():
@@ -94,13 +96,13 @@ class Grabber:
             self.status.restarts += 1
             self.status.state = BACKOFF
             self.status.last_error = self.masker.mask(result.reason)
-            log.warning("attempt %d ended: %s; restart %d in %.1f s", self.status.attempt,
+            self.log.warning("attempt %d ended: %s; restart %d in %.1f s", self.status.attempt,
                         self.status.last_error, self.status.restarts, delay)
             self._write_status(force=True)
             self._stop.wait(delay)
         self.status.state = STOPPED
         self._write_status(force=True)
-        log.info("stopped")
+        self.log.info("stopped")
         return 0
 
     def _frame_id(self) -> Optional[Tuple[int, int]]:
@@ -116,7 +118,7 @@ class Grabber:
         self._write_status(force=True)
         output: Deque[str] = collections.deque(maxlen=40)
         command = launch_command(cfg)
-        log.debug("attempt %d: %s", self.status.attempt, " ".join(command))
+        self.log.debug("attempt %d: %s", self.status.attempt, " ".join(command))
         try:
             proc = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -124,6 +126,7 @@ class Grabber:
             )
         except OSError as exc:
             return AttemptResult(f"cannot start {cfg.gst_launch}: {exc.strerror}", False)
+        self.child = proc
         reader = threading.Thread(target=self._read_output, args=(proc, output), daemon=True)
         reader.start()
         started = time.monotonic()
@@ -142,7 +145,7 @@ class Grabber:
                 self.status.last_frame_unix = current[1] / 1e9
                 if not got_frame:
                     got_frame = True
-                    log.info("attempt %d: frames arriving", self.status.attempt)
+                    self.log.info("attempt %d: frames arriving", self.status.attempt)
                 self.status.state = RUNNING
             if proc.poll() is not None:
                 reader.join(timeout=1)
@@ -165,7 +168,7 @@ class Grabber:
         for raw in proc.stdout:
             line = self.masker.mask(raw.rstrip("\n"))
             output.append(line)
-            log.debug("gst: %s", line)
+            self.log.debug("gst: %s", line)
 
     def _terminate(self, proc: subprocess.Popen) -> None:
         if proc.poll() is not None:
@@ -185,41 +188,14 @@ class Grabber:
         try:
             write_atomic(self.config.status_path, self.status.to_json())
         except OSError as exc:
-            log.error("cannot write status file %s: %s", self.config.status_path, exc.strerror)
-
-
-def setup_logging(level: str, masker: Masker) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s gst-grabber %(levelname)s %(message)s"))
-    handler.addFilter(MaskingFilter(masker))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
+            self.log.error("cannot write status file %s: %s", self.config.status_path, exc.strerror)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    try:
-        config = load_config(argv)
-    except ConfigError as exc:
-        # The URL may be malformed but still hold a password: mask what we can.
-        print(f"gst-grabber: error: {Masker.for_url(os.environ.get('GRABBER_RTSP_URL', '')).mask(str(exc))}",
-              file=sys.stderr)
-        return 2
-    try:  # a missing plugin is a set-up error to report once, not a reason to retry forever
-        require_elements(required_elements(config), gst_inspect_exists(config.gst_launch))
-    except MissingElement as exc:
-        print(f"gst-grabber: error: {exc}", file=sys.stderr)
-        return 1
-    masker = Masker.for_url(config.url)
-    setup_logging(config.log_level, masker)
-    grabber = Grabber(config, masker)
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda _sig, _frame: grabber.stop())
-    try:
-        return grabber.run()
-    except OSError as exc:
-        log.error("%s", exc)
-        return 1
+    """The ``gst-grabber`` command: one camera or a list, each camera run by a :class:`Grabber`."""
+    from gst_grabber.supervisor import main as supervise  # imported here: the supervisor builds on this module
+
+    return supervise(argv)
 
 
 if __name__ == "__main__":

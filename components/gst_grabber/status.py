@@ -32,6 +32,8 @@ class GrabberStatus:
     last_frame_unix: Optional[float] = None
     last_error: Optional[str] = None
     pid: int = field(default_factory=os.getpid)
+    camera_id: Optional[str] = None  # the id in a cameras list (None: the single-camera form)
+    cpu_percent: Optional[float] = None  # this camera's gst-launch over the last interval, % of one core
 
     def to_json(self, now: Optional[float] = None) -> str:
         now = time.time() if now is None else now
