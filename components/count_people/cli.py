@@ -1,7 +1,7 @@
 """``count-people``: run the counter (default), or a subcommand such as ``evaluate``/``bench``.
 
 The top of the package: the only module that wires features together. Its registries are
-explicit imports: ``HOOK_FACTORIES`` (features riding along the loop) and ``SUBCOMMANDS``.
+explicit imports: ``HOOK_FACTORIES`` (features riding along each camera's loop) and ``SUBCOMMANDS``.
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ from count_people.errors import UserError
 from count_people.evaluation.cli import main as evaluate_main
 from count_people.greengrass import GreengrassComponent
 from count_people.hooks import HookFactory
-from count_people.loop import CountingLoop
-from count_people.observability.factory import create_observability_hooks
+from count_people.loop import MultiCameraLoop
+from count_people.observability.hub import Observability
 from count_people.tracking.hook import create_tracking_hooks
 
-#: Features riding along the counting loop, in the order their hooks see each frame.
-HOOK_FACTORIES: tuple[HookFactory, ...] = (create_tracking_hooks, create_observability_hooks)
+#: Features riding along each camera's loop, in the order their hooks see each frame; observability
+#: (metrics, health, live view, InfluxDB) follows them, from the one HTTP server of the process.
+HOOK_FACTORIES: tuple[HookFactory, ...] = (create_tracking_hooks,)
 
 #: Subcommands besides the default ``run``: name -> function taking argv.
 SUBCOMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
@@ -60,9 +61,8 @@ def run(argv: Sequence[str]) -> int:
     component = GreengrassComponent.from_environment(flags_from_args(args), args.config)
     settings = component.initial_settings() if component else settings_from_args(args)
     setup_logging(settings.log_level)
-    loop = CountingLoop(settings)
-    for factory in HOOK_FACTORIES:  # metrics, health, live view, InfluxDB, lines and zones
-        loop.hooks.extend(factory(loop))
+    observability = Observability(settings)
+    loop = MultiCameraLoop(settings, (*HOOK_FACTORIES, observability.create_hooks), services=[observability])
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -80,6 +80,10 @@ def decode_image(data: bytes, max_pixels: int | None = None) -> np.ndarray | Non
 class FrameSource(ABC):
     """Yields frames in order; ``skipped`` counts unreadable ones."""
 
+    #: A live source (the grabber's file) only matters at its latest frame, so a newer one replaces a waiting
+    #: one; an offline source (video file, image folder) waits until each frame was processed.
+    live = True
+
     def __init__(self) -> None:
         self.skipped = 0
         self.closed = threading.Event()

@@ -21,6 +21,8 @@ VIDEO_SUFFIXES = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v", ".mpg", ".mpe
 class VideoFile(FrameSource):
     """Every frame of a video file, in order; ``index`` counts from 0."""
 
+    live = False
+
     def __init__(self, path: str) -> None:
         super().__init__()
         self.capture = cv2.VideoCapture(path)
@@ -46,6 +48,8 @@ class VideoFile(FrameSource):
 
 class ImageFolder(FrameSource):
     """Every image of a folder, in name order; unreadable files are skipped and counted."""
+
+    live = False
 
     def __init__(self, path: str, max_pixels: int | None = None) -> None:
         super().__init__()

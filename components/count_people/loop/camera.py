@@ -1,4 +1,4 @@
-"""The counting loop: latest frame -> detector -> message -> publisher, reconfigurable live."""
+"""One camera's counting loop: latest frame -> detector -> message -> publisher, reconfigurable live."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ class FrameTiming:
 
 
 class CountingLoop:
-    """Owns the source, detector and publisher; ``reconfigure`` swaps them between frames."""
+    """One camera: owns its source, publisher, cadence and hooks, and a detector (its own, or a retuned view of
+    the one model that several cameras share, see ``scheduler.py``); ``reconfigure`` swaps them between frames."""
 
     def __init__(
         self,
@@ -45,18 +46,20 @@ class CountingLoop:
     ) -> None:
         self.settings = settings
         self.hooks = hooks or []
-        self.detector = detector or self._load_detector(settings)
+        self.detector = detector or self.load_detector(settings)
         self.source = source or open_source(settings)
         self.publisher = publisher or create_publisher(settings)
         self.cadence = create_cadence(settings)
         self.fps = FpsWindow()
         self.stats_line = StatsLine(settings.stats_interval)
         self.frames_processed = 0
+        #: Frames replaced by a newer one while waiting for the shared detector (set by the scheduler).
+        self.frames_overtaken = 0
         self.last_timing = FrameTiming()
         self._lock = threading.Lock()
 
     @staticmethod
-    def _load_detector(settings: Settings) -> Detector:
+    def load_detector(settings: Settings) -> Detector:
         detector = create_detector(settings)
         started = time.monotonic()
         detector.load()
@@ -65,21 +68,23 @@ class CountingLoop:
         log.info("loaded %s detector %s in %.1f s", settings.detector, detector.name, detector.load_seconds)
         return detector
 
-    def reconfigure(self, new: Settings) -> set[str]:
+    def reconfigure(self, new: Settings, detector: Detector | None = None) -> set[str]:
         """Apply new settings without a restart; raises UserError (old settings stay) if invalid.
 
         Threshold, classes, topic, rate and the like apply from the next frame; a new model
-        is loaded beside the running one and swapped in only once it loaded.
+        is loaded beside the running one and swapped in only once it loaded. ``detector``: the
+        caller's (the scheduler's shared model, already checked), instead of this camera deciding.
         """
         changed = self.settings.changed_keys(new)
-        if not changed:
+        if not changed and detector is None:
             return changed
-        config = detector_config(new)
-        if changed & config.reload_keys():
-            detector = self._load_detector(new)
-        else:
-            detector = self.detector.retuned(config)
-            detector.check_classes(new.classes)
+        if detector is None:
+            config = detector_config(new)
+            if changed & config.reload_keys():
+                detector = self.load_detector(new)
+            else:
+                detector = self.detector.retuned(config)
+                detector.check_classes(new.classes)
         for hook in self.hooks:
             hook.reconfigure(new)
         source = open_source(new) if changed & SOURCE_KEYS else None
@@ -97,7 +102,8 @@ class CountingLoop:
                 self.cadence = create_cadence(new)
         if publisher is not None:
             threading.Thread(target=old_publisher.close, daemon=True).start()
-        log.info("configuration updated: %s", ", ".join(sorted(changed)))
+        if changed:
+            log.info("%s: configuration updated: %s", new.camera_id, ", ".join(sorted(changed)))
         return changed
 
     def run(self, stop: threading.Event) -> int:
@@ -118,14 +124,18 @@ class CountingLoop:
                 self.process(frame)
             if self.settings.max_fps > 0:
                 next_due = started + 1.0 / self.settings.max_fps
-            self._maybe_log_stats()
+            self.maybe_log_stats()
+        self.close()
+        return 0
+
+    def close(self) -> None:
+        """Stop reading, publish what the cadence still owes, flush the publisher (2 s at most), close hooks."""
         self.source.close()
         self._publish(self.cadence.flush(time.monotonic()))
         self.publisher.close(timeout=2.0)
         for hook in self.hooks:
             hook.close()
         self._log_stats(time.monotonic())
-        return 0
 
     def process(self, frame: Frame) -> dict:
         """Detect, build and publish the message of one frame; returns the message."""
@@ -169,13 +179,13 @@ class CountingLoop:
         for message in messages:
             self.publisher.publish(topic, encode_message(message))
 
-    def _maybe_log_stats(self) -> None:
+    def maybe_log_stats(self) -> None:
         now = time.monotonic()
         if self.stats_line.due(now):
             self._log_stats(now)
 
     def _log_stats(self, now: float) -> None:
         publish = self.publisher.stats
-        extra = (f", corrupt frames {self.source.skipped}, sent {publish.sent},"
+        extra = (f", corrupt frames {self.source.skipped}, overtaken {self.frames_overtaken}, sent {publish.sent},"
                  f" failed {publish.failed}, dropped {publish.dropped}")
-        log.info("%s", self.stats_line.render(now, self.settings.classes[0], extra))
+        log.info("%s: %s", self.settings.camera_id, self.stats_line.render(now, self.settings.classes[0], extra))

@@ -60,8 +60,11 @@ class LiveView(FrameHook):
         if not self.enabled:
             self._latest, self._jpeg = None, None
 
+    #: What the live view serves; the hub picks the camera by ``?camera=ID``.
+    PATHS = ("/", "/index.html", "/frame.jpg", "/api/state")
+
     def routes(self) -> dict[str, Route]:
-        return {"/": self._page, "/index.html": self._page, "/frame.jpg": self._frame, "/api/state": self._state}
+        return dict(zip(self.PATHS, (self._page, self._page, self._frame, self._state)))
 
     def frame_jpeg(self) -> bytes | None:
         """The latest frame annotated and encoded, drawn once per frame (cached for other viewers)."""
