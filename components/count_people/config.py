@@ -354,7 +354,7 @@ class Settings:
                              _number(int, 0, 65535), "PORT")
     http_host: str = _option("127.0.0.1", "address the HTTP server listens on (another address serves the live "
                              "view only with http_token)", _text, "ADDR")
-    http_token: str = _option("", "token the live view asks for (HTTP Bearer, basic-auth password or ?token=); "
+    http_token: str = _option("", "token the live view asks for (HTTP Bearer, or the basic-auth password); "
                               "without it the live view is served on a loopback http_host only (never logged)",
                               _secret, "TOKEN")
     live_view: bool = _option(True, "serve the live view page and /frame.jpg on the HTTP port", _switch, "on|off")
