@@ -19,18 +19,22 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 from gst_grabber.config import OPTIONS, ConfigError, GrabberConfig
 from gst_grabber.masking import mask_url
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+#: The counter's rule for a camera id (count_people.config.IDENTIFIER): an MQTT topic level and a file name.
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 #: Configuration key -> GrabberConfig field where the names differ.
 FIELD_OF_KEY = {"rtsp_url": "url"}
-#: Grabber keys of a camera entry, besides ``id``.
-CAMERA_KEYS = ("rtsp_url", "transport", "codec", "latency_ms", "max_fps", "max_width", "jpeg_quality",
-               "watchdog_s", "backoff_initial_s", "backoff_max_s", "output_name")
-#: Grabber keys at the top level: defaults for every camera, plus the frame folder.
-TOP_LEVEL_KEYS = (*(k for k in CAMERA_KEYS if k not in ("rtsp_url", "output_name")), "output_dir")
-#: The counter's per-camera keys (count_people), accepted and not read: one file serves both components.
-COUNTER_KEYS = frozenset({"lines", "zones", "threshold", "classes", "max_boxes", "publish_mode", "topic", "source",
-                          "state_file", "health_timeout", "grabber_status", "counts_reset"})
+#: Grabber keys of a camera entry, besides ``id`` (the counter accepts the same ones: GRABBER_CAMERA_KEYS).
+CAMERA_KEYS = ("rtsp_url", "transport", "codec", "latency_ms", "max_fps", "max_width", "jpeg_quality")
+#: Grabber keys at the top level: defaults for every camera, plus the frame folder and the restart timing.
+TOP_LEVEL_KEYS = (*CAMERA_KEYS[1:], "output_dir", "watchdog_s", "backoff_initial_s", "backoff_max_s")
+#: The counter's per-camera keys (count_people.config.CAMERA_KEYS), accepted and not read: one file serves
+#: both components (tests/gst_grabber/test_cameras_units.py keeps the two lists in step).
+COUNTER_KEYS = frozenset({"source", "lines", "zones", "threshold", "classes", "max_boxes", "publish_mode",
+                          "heartbeat_interval", "summary_interval", "topic", "state_file", "counts_reset",
+                          "grabber_status", "health_timeout"})
 COUNTER_PREFIXES = ("tracker_",)
+#: Read by neither this grabber nor its container: it has no Greengrass IPC to fetch a secret with.
+SECRET_KEY = "rtsp_secret_arn"
 _PARSERS = {opt.field: opt.parse for opt in OPTIONS}
 
 
@@ -73,8 +77,11 @@ def _camera(index: int, entry: Any, base: GrabberConfig) -> Camera:
         raise ConfigError(f"{where}: expected a mapping with id and rtsp_url, got {type(entry).__name__}")
     camera_id = entry.get("id")
     if not isinstance(camera_id, str) or not ID_PATTERN.match(camera_id) or camera_id in (".", ".."):
-        raise ConfigError(f"{where}.id: {camera_id!r} is invalid: use 1-64 letters, digits, '_', '.' or '-' "
-                          "(it names the frame file and the MQTT topic)")
+        raise ConfigError(f"{where}.id: {camera_id!r} is invalid: use 1-128 of A-Z a-z 0-9 _ . : - "
+                          "(it names the frame file and the MQTT topic level)")
+    if SECRET_KEY in entry:
+        raise ConfigError(f"{where}.{SECRET_KEY}: the grabber cannot read Secrets Manager (camera {camera_id!r}); "
+                          "set rtsp_url")
     unknown = sorted(k for k in entry if k != "id" and k not in CAMERA_KEYS and not _is_counter_key(k))
     if unknown:
         raise ConfigError(f"{where}.{unknown[0]}: unknown key (camera {camera_id!r}); grabber keys: "
@@ -82,10 +89,7 @@ def _camera(index: int, entry: Any, base: GrabberConfig) -> Camera:
     if not entry.get("rtsp_url"):
         raise ConfigError(f"{where}.rtsp_url: missing (camera {camera_id!r}): rtsp://[user:password@]host/path")
     values = {"output_name": f"{camera_id}.jpg", **_grabber_values(where, entry, CAMERA_KEYS)}
-    config = dataclasses.replace(base, status_file=None, **values)
-    if config.backoff_max_s < config.backoff_initial_s:
-        raise ConfigError(f"{where}.backoff_max_s: must be >= backoff_initial_s (camera {camera_id!r})")
-    return Camera(camera_id, config)
+    return Camera(camera_id, dataclasses.replace(base, status_file=None, **values))
 
 
 def parse_cameras(document: Any, base: GrabberConfig, origin: str) -> List[Camera]:
@@ -95,18 +99,16 @@ def parse_cameras(document: Any, base: GrabberConfig, origin: str) -> List[Camer
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{origin}: expected a non-empty list 'cameras' of {{id, rtsp_url, ...}} entries")
     base = dataclasses.replace(base, **_grabber_values("cameras (top level)", top, TOP_LEVEL_KEYS))
+    if base.backoff_max_s < base.backoff_initial_s:
+        raise ConfigError("cameras (top level).backoff_max_s: must be >= backoff_initial_s")
     cameras = [_camera(index, entry, base) for index, entry in enumerate(entries)]
-    seen_ids: Dict[str, int] = {}
-    seen_frames: Dict[Path, int] = {}
+    seen: Dict[str, int] = {}
     for index, camera in enumerate(cameras):
-        if camera.id in seen_ids:
-            raise ConfigError(f"cameras[{index}].id: {camera.id!r} is already the id of cameras[{seen_ids[camera.id]}]")
-        seen_ids[camera.id] = index
-        frame = camera.config.frame_path
-        if frame in seen_frames:
-            raise ConfigError(f"cameras[{index}].output_name: camera {camera.id!r} would write {frame}, "
-                              f"as cameras[{seen_frames[frame]}] does; give each camera its own file")
-        seen_frames[frame] = index
+        # The frame file is <id>.jpg: unique ids are what keeps two cameras off one frame file.
+        if camera.id in seen:
+            raise ConfigError(f"cameras[{index}].id: {camera.id!r} is already the id of cameras[{seen[camera.id]}] "
+                              f"(each camera writes <id>.jpg)")
+        seen[camera.id] = index
     return cameras
 
 

@@ -10,7 +10,15 @@ import time
 from pathlib import Path
 
 import pytest
-from gst_grabber.cameras import load_cameras, parse_cameras
+from gst_grabber.cameras import (
+    CAMERA_KEYS,
+    COUNTER_KEYS,
+    COUNTER_PREFIXES,
+    ID_PATTERN,
+    SECRET_KEY,
+    load_cameras,
+    parse_cameras,
+)
 from gst_grabber.config import ConfigError, GrabberConfig, load_config
 from gst_grabber.cpu import CpuMeter, tree_cpu_seconds
 from gst_grabber.emulator import EmulatorError, named_sources
@@ -54,14 +62,14 @@ def test_the_counters_keys_are_accepted_and_not_read():
         ([{"id": "a", "rtsp_url": URL, "codec": ["h264"]}], "cameras[0].codec: expected a number or string"),
         ([{"id": "a", "rtsp_url": URL}, {"id": "a", "rtsp_url": URL}],
          "cameras[1].id: 'a' is already the id of cameras[0]"),
-        ([{"id": "a", "rtsp_url": URL}, {"id": "b", "rtsp_url": URL, "output_name": "a.jpg"}],
-         "cameras[1].output_name: camera 'b' would write /run/frames/a.jpg, as cameras[0] does"),
+        ([{"id": "a", "rtsp_url": URL, "rtsp_secret_arn": "arn:x"}],
+         "cameras[0].rtsp_secret_arn: the grabber cannot read Secrets Manager (camera 'a')"),
         ([{"id": "a/b", "rtsp_url": URL}], "cameras[0].id: 'a/b' is invalid"),
         ([{"id": "a#", "rtsp_url": URL}], "cameras[0].id: 'a#' is invalid"),
         ([{"rtsp_url": URL}], "cameras[0].id: None is invalid"),
         ([{"id": "a"}], "cameras[0].rtsp_url: missing (camera 'a')"),
         ([{"id": "a", "rtsp_url": URL, "fps": 5}], "cameras[0].fps: unknown key (camera 'a')"),
-        ([{"id": "a", "rtsp_url": URL, "backoff_initial_s": 9}], "cameras[0].backoff_max_s: must be >="),
+        ([{"id": "a", "rtsp_url": URL, "watchdog_s": 9}], "cameras[0].watchdog_s: unknown key (camera 'a')"),
         (["rtsp://x/y"], "cameras[0]: expected a mapping"),
         ([], "expected a non-empty list 'cameras'"),
     ],
@@ -75,6 +83,17 @@ def test_bad_lists_are_one_line_errors_naming_camera_and_key(cameras, message):
 def test_bad_top_level_default_is_named():
     with pytest.raises(ConfigError, match=r"cameras \(top level\)\.jpeg_quality: '0' is invalid"):
         _parse([{"id": "a", "rtsp_url": URL}], jpeg_quality=0)
+    with pytest.raises(ConfigError, match=r"cameras \(top level\)\.backoff_max_s: must be >="):
+        _parse([{"id": "a", "rtsp_url": URL}], backoff_initial_s=9)
+
+
+def test_grabber_and_counter_agree_on_the_keys_of_a_camera():
+    from count_people import config as counter
+
+    assert set(CAMERA_KEYS) - {"max_fps"} <= counter.GRABBER_CAMERA_KEYS  # the counter accepts ours
+    assert counter.GRABBER_CAMERA_KEYS - set(CAMERA_KEYS) == {SECRET_KEY}  # we read theirs, or refuse it by name
+    assert {k for k in counter.CAMERA_KEYS if not k.startswith(COUNTER_PREFIXES)} - {"max_fps"} == COUNTER_KEYS
+    assert ID_PATTERN.pattern.strip("^$") == counter.IDENTIFIER.pattern
 
 
 def test_sources_of_the_list_and_the_single_camera_form(tmp_path):
@@ -107,7 +126,8 @@ def test_command_line_errors_are_one_line_and_masked(tmp_path):
     result = subprocess.run([sys.executable, "-m", "gst_grabber.runner", "--cameras", str(cameras)], env=env,
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
-    assert result.stderr.strip() == "gst-grabber: error: cameras[1].id: 'a' is already the id of cameras[0]"
+    assert result.stderr.strip() == ("gst-grabber: error: cameras[1].id: 'a' is already the id of cameras[0] "
+                                     "(each camera writes <id>.jpg)")
 
 
 def _percent_of(code: str) -> float:
