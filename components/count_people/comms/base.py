@@ -22,6 +22,11 @@ class MessageRejected(Exception):
     """The transport is fine but refuses this one message (too large, not authorised)."""
 
 
+class Refused(Exception):
+    """The far side refuses this client for a reason reconnecting cannot fix (credentials, access rules): the
+    publisher stops with one logged line instead of reconnecting forever."""
+
+
 class DestinationUnavailable(Exception):
     """The transport is fine but cannot deliver now (the nucleus is offline from IoT Core): the message stays
     at the head of the queue and is retried with backoff; it is not a rejection."""
@@ -149,12 +154,16 @@ class QueuedPublisher(Publisher):
                                      self.description, topic, self.stats.failed, exc)
                 self._pop_sent(payload)
                 continue
-            except Exception as exc:  # any failure of the transport means: reconnect
+            except Exception as exc:  # any failure of the transport means: reconnect, after a backoff step
                 self.stats.failed += 1
-                self.log.warning("%s: send failed (%s); reconnecting", self.description, exc)
+                delay = self.backoff.next_delay()
+                self.log.warning("%s: send failed (%s); reconnecting in %.1f s", self.description, exc, delay)
                 self._drop_connection()
+                with self._cond:
+                    self._cond.wait_for(lambda: self._closing, timeout=delay)
                 continue
             self.stats.sent += 1
+            self.backoff.reset()  # here, not at connect: a link that connects but cannot send still backs off
             self._pop_sent(payload)
             self._destination_back()
         self._drop_connection()
@@ -187,6 +196,12 @@ class QueuedPublisher(Publisher):
     def _try_connect(self) -> bool:
         try:
             self.connect()
+        except Refused as exc:
+            self.log.error("%s: refused (%s); not retrying: fix the credentials or access rules, then restart",
+                           self.description, exc)
+            with self._cond:
+                self._closing = True
+            return False
         except Exception as exc:
             delay = self.backoff.next_delay()
             self.log.warning("%s: cannot connect (%s); retry %d in %.1f s",
@@ -198,7 +213,6 @@ class QueuedPublisher(Publisher):
             self.log.info("%s: connected after %d retries", self.description, self.backoff.attempt)
         else:
             self.log.info("%s: connected", self.description)
-        self.backoff.reset()
         self._connected = True
         return True
 

@@ -8,10 +8,14 @@ from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 
-from count_people.comms.base import QueuedPublisher
+from count_people.comms.base import MessageRejected, QueuedPublisher, Refused
 from count_people.config import Settings
 
 CONNECT_TIMEOUT_S = 5.0
+#: CONNACK reasons that the same client meets again on every retry (MQTT 5 codes; paho maps 3.1.1's onto them):
+#: unsupported protocol version, client identifier not valid, bad user name or password, not authorized, banned,
+#: bad authentication method.
+PERMANENT_REFUSALS = frozenset({132, 133, 134, 135, 138, 140})
 
 
 class MqttPublisher(QueuedPublisher):
@@ -22,6 +26,7 @@ class MqttPublisher(QueuedPublisher):
         self.host, self.port, self.qos = parts.hostname or "localhost", parts.port or 1883, qos
         self._client: mqtt.Client | None = None
         self._connected_event = threading.Event()
+        self._refusal: mqtt.ReasonCode | None = None
         super().__init__(f"mqtt {self.host}:{self.port}", queue_size)
 
     @classmethod
@@ -29,7 +34,10 @@ class MqttPublisher(QueuedPublisher):
         return cls(settings.publish, qos=settings.qos, queue_size=settings.queue_size)
 
     def connect(self) -> None:
+        """One connection attempt: paho's own reconnect loop is stopped on a refusal, so each backoff step of
+        the worker is exactly one attempt."""
         self._connected_event.clear()
+        self._refusal = None
         client = mqtt.Client(
             callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
             client_id=f"count-people-{uuid.uuid4().hex[:8]}",
@@ -37,10 +45,16 @@ class MqttPublisher(QueuedPublisher):
         client.on_connect = self._on_connect
         client.connect(self.host, self.port, keepalive=30)
         client.loop_start()
-        if not self._connected_event.wait(CONNECT_TIMEOUT_S):
-            client.loop_stop()
+        acknowledged = self._connected_event.wait(CONNECT_TIMEOUT_S)
+        refusal = self._refusal
+        if not acknowledged or refusal is not None:
             client.disconnect()
-            raise ConnectionError("broker did not acknowledge the connection")
+            client.loop_stop()
+            if refusal is None:
+                raise ConnectionError("broker did not acknowledge the connection")
+            if refusal.value in PERMANENT_REFUSALS:
+                raise Refused(f"broker answered {refusal}")
+            raise ConnectionError(f"broker refused the connection: {refusal}")
         self._client = client
 
     @property
@@ -50,14 +64,18 @@ class MqttPublisher(QueuedPublisher):
         return client is not None and client.is_connected()
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
-        if not reason_code.is_failure:
-            self._connected_event.set()
+        if reason_code.is_failure:
+            self._refusal = reason_code
+        self._connected_event.set()
 
     def send(self, topic: str, payload: bytes) -> None:
         client = self._client
         if client is None or not client.is_connected():
             raise ConnectionError("connection to the broker lost")
-        info = client.publish(topic, payload, qos=self.qos)
+        try:
+            info = client.publish(topic, payload, qos=self.qos)
+        except ValueError as exc:  # paho refuses this topic or payload (wildcards, size): reconnecting won't help
+            raise MessageRejected(str(exc)) from None
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             raise ConnectionError(mqtt.error_string(info.rc))
         if self.qos:
