@@ -12,6 +12,7 @@ One measurement per camera, ``counts_<camera id>``, each point tagged with ``cla
 
 from __future__ import annotations
 
+import base64
 import collections
 import logging
 import threading
@@ -19,7 +20,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from typing import Any, Sequence
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 from count_people.backoff import Backoff
 from count_people.config import Settings
@@ -86,17 +87,22 @@ class InfluxWriter:
     """Bounded point buffer drained by a thread; ``add`` never blocks."""
 
     def __init__(self, settings: Settings, backoff: Backoff | None = None, timeout: float = 5.0) -> None:
-        base = settings.influx_url
+        url = urlsplit(settings.influx_url)
+        # Credentials in the URL go into a basic-auth header: urllib does not take them from the URL, and the
+        # endpoint (which errors may echo) then holds no password.
+        base = url._replace(netloc=url.netloc.rpartition("@")[2]).geturl()
         if settings.influx_org:
             query = {"org": settings.influx_org, "bucket": settings.influx_db, "precision": "ms"}
             self.endpoint = f"{base}/api/v2/write?{urlencode(query)}"
         else:
             self.endpoint = f"{base}/write?{urlencode({'db': settings.influx_db, 'precision': 'ms'})}"
-        url = urlsplit(base)
         self.description = f"InfluxDB {url.scheme}://{url.hostname}{f':{url.port}' if url.port else ''}"
         self._headers = {"Content-Type": "text/plain; charset=utf-8"}
         if settings.influx_token:
             self._headers["Authorization"] = f"Token {settings.influx_token}"
+        elif url.username is not None:
+            pair = f"{unquote(url.username)}:{unquote(url.password or '')}".encode()
+            self._headers["Authorization"] = f"Basic {base64.b64encode(pair).decode()}"
         self.capacity = settings.influx_buffer
         self.interval = settings.influx_interval
         self.timeout = timeout
