@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Sequence, TypeVar
 import numpy as np
 
 from count_people.config import Settings
+from count_people.detectors.catalog import catalog_defaults
 from count_people.errors import UserError
 
 #: Field metadata of a detector config key that applies to a loaded network (no reload needed).
@@ -43,12 +44,16 @@ class DetectorConfig:
 
     @classmethod
     def from_settings(cls: type[ConfigT], settings: Settings) -> ConfigT:
-        return cls(**{f.name: getattr(settings, f.name) for f in dataclasses.fields(cls)})
+        """The backend's keys of ``settings``, with the model catalog's values for keys left at their defaults."""
+        values = {f.name: getattr(settings, f.name) for f in dataclasses.fields(cls)}
+        values.update({key: value for key, value in catalog_defaults(settings).items() if key in values})
+        return cls(**values)
 
     @classmethod
     def reload_keys(cls) -> frozenset[str]:
         """Settings keys whose change needs a new detector."""
-        return frozenset({"detector"} | {f.name for f in dataclasses.fields(cls) if not f.metadata.get("live")})
+        fixed = {f.name for f in dataclasses.fields(cls) if not f.metadata.get("live")}
+        return frozenset({"detector", "model_defaults"} | fixed)
 
 
 class Detector(ABC):

@@ -1,21 +1,29 @@
-"""GluonCV model-zoo detectors (SSD, YOLOv3, Faster R-CNN) on MXNet, CPU or GPU.
+"""GluonCV model-zoo detectors (SSD, YOLOv3, Faster R-CNN) on MXNet, CPU or GPU; INT8 on CPU.
 
 The frame is decoded once by OpenCV; resizing follows GluonCV's ``transform_test``
 (short side to ``input_size``, long side capped at twice that, area interpolation) and the
 normalisation runs in MXNet on the chosen context, so no PIL or second file read is involved.
+
+``precision: int8`` quantizes the network with MXNet's oneDNN backend
+(``mxnet.contrib.quantization.quantize_net_v2``, activation ranges calibrated on real frames,
+concatenations left in FP32) and caches the graph and parameters (``int8.cache_entry``).
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 import cv2
 import numpy as np
 
-from count_people.detectors.base import Detection, DetectorConfig, StagedDetector
+from count_people.detectors.base import LIVE, Detection, DetectorConfig, StagedDetector
+from count_people.detectors.int8 import cache_entry, calibration_images, publish_entry, warn_fallback
 from count_people.errors import UserError
 
 log = logging.getLogger("count_people.detectors.gluoncv")
@@ -55,6 +63,12 @@ class GluonCVConfig(DetectorConfig):
     params: str | None
     context: str
     input_size: int
+    precision: str
+    # Only read when an INT8 model is first made (then cached): no reload when they change.
+    model_cache: str = field(metadata=LIVE)
+    calibration_source: str = field(metadata=LIVE)
+    calibration_frames: int = field(metadata=LIVE)
+    source: str = field(metadata=LIVE)
 
 
 class GluonCVDetector(StagedDetector):
@@ -68,6 +82,8 @@ class GluonCVDetector(StagedDetector):
         self.net: Any = None
         self.ctx: Any = None
         self._class_names: tuple[str, ...] = ()
+        #: The arithmetic the loaded network runs in (fp32 after an INT8 fallback).
+        self.precision = "fp32"
 
     @property
     def class_names(self) -> Sequence[str]:
@@ -105,6 +121,58 @@ class GluonCVDetector(StagedDetector):
         self.net = net
         self._mx = mx
         self._class_names = tuple(net.classes)
+        if self.config.precision == "int8":
+            self._use_int8()
+
+    def int8_entry(self) -> Path:
+        """Cache folder of this model's INT8 graph (``net-symbol.json``, ``net-0000.params``)."""
+        return cache_entry(self.config.model_cache, self.config.model, self.config.params, self.config.input_size,
+                           f"mxnet {self._mx.__version__} oneDNN naive")
+
+    def _use_int8(self) -> None:
+        if self.config.context != "cpu":
+            raise UserError(f"precision int8 runs on the CPU (oneDNN); use --context cpu or --precision fp32 "
+                            f"(context {self.config.context})")
+        mx = self._mx
+        entry = self.int8_entry()
+        try:
+            if not (entry / "net-symbol.json").is_file():
+                frames = calibration_images(self.config.calibration_source or self.config.source,
+                                            self.config.calibration_frames)
+                self.quantize(frames, entry)
+            net = mx.gluon.SymbolBlock.imports(str(entry / "net-symbol.json"), ["data"],
+                                               str(entry / "net-0000.params"), ctx=self.ctx)
+            net.hybridize(static_alloc=True)
+            net(self.preprocess(np.zeros((64, 64, 3), np.uint8)))[0].wait_to_read()  # fails here without oneDNN
+        except (mx.base.MXNetError, RuntimeError, ValueError, AssertionError, OSError) as exc:
+            warn_fallback(self.name, f"{type(exc).__name__}: {exc}")
+            return
+        self.net = net
+        self.precision = "int8"
+
+    def quantize(self, frames: Sequence[np.ndarray], entry: Path) -> None:
+        """Quantize the loaded FP32 network, calibrated on ``frames``, into the cache folder ``entry``."""
+        from mxnet.contrib.quantization import quantize_net_v2
+
+        mx = self._mx
+        height, width = frames[0].shape[:2]  # one batch shape for the calibration iterator
+        batches = [self.preprocess(cv2.resize(f, (width, height)) if f.shape[:2] != (height, width) else f)
+                   for f in frames]
+        calibration = mx.io.NDArrayIter(data=mx.nd.concat(*batches, dim=0), batch_size=1)
+        quantized = quantize_net_v2(
+            self.net, quantized_dtype="auto", exclude_layers_match=["concat"], calib_data=calibration,
+            calib_mode="naive", num_calib_examples=len(batches), ctx=self.ctx, logger=log,
+        )
+        quantized.hybridize(static_alloc=True)
+        quantized(batches[0])[0].wait_to_read()  # export needs the graph built by one forward pass
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=entry.name + ".", dir=entry.parent))
+        try:
+            quantized.export(str(staging / "net"))
+            publish_entry(staging, entry)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        log.info("%s: INT8 graph saved in %s", self.name, entry)
 
     def _context(self, mx: Any) -> Any:
         if self.config.context == "cpu":

@@ -1,15 +1,9 @@
 """YOLO pre- and post-processing, shared by every backend that runs YOLO-family models.
 
 A backend (OpenCV DNN, ONNX Runtime) only opens the model and runs the network; fitting
-the frame into the network input, decoding the output layout, thresholds, per-class NMS
-and mapping boxes back to frame pixels live here once, so every backend counts alike.
-
-Output layouts (C = number of classes, boxes as centre x, centre y, width, height):
-
-- ``darknet``: OpenCV's Darknet ``[yolo]`` layers, rows of ``4 + 1 + C``, box relative to the
-  input (0..1), class scores already multiplied by objectness.
-- ``yolov5``: ONNX ``(1, N, 5 + C)``, box in input pixels, objectness then class probabilities.
-- ``yolov8``: ONNX ``(1, 4 + C, N)``, box in input pixels, class scores, no objectness.
+the frame into the network input, decoding the output layout (``yolo_layouts``: Darknet,
+YOLOv5, YOLOv8, YOLOX, NanoDet), thresholds, per-class NMS and mapping boxes back to frame
+pixels live here once, so every backend counts alike.
 """
 
 from __future__ import annotations
@@ -24,14 +18,11 @@ import cv2
 import numpy as np
 
 from count_people.detectors.base import LIVE, Detection, DetectorConfig, StagedDetector
+from count_people.detectors.yolo_layouts import PREPROCESSING, Preprocessing, candidates, check_layout, guess_layout
 from count_people.errors import UserError
 
 log = logging.getLogger("count_people.detectors.yolo")
 
-LAYOUTS = ("darknet", "yolov5", "yolov8")
-#: YOLOv5/v8 were trained on letterboxed inputs, Darknet YOLO on stretched ones.
-LETTERBOX_LAYOUTS = frozenset({"yolov5", "yolov8"})
-LETTERBOX_GREY = 114.0
 
 
 @dataclass(frozen=True)
@@ -47,14 +38,14 @@ class Geometry:
 
     @classmethod
     def fit(cls, frame_width: int, frame_height: int, input_width: int, input_height: int,
-            letterbox: bool) -> Geometry:
+            letterbox: bool, corner: bool = False) -> Geometry:
         if not letterbox:
             return cls(frame_width, frame_height, input_width / frame_width, input_height / frame_height)
-        # Same integer arithmetic as OpenCV's DNN_PMODE_LETTERBOX, which makes the blob.
+        # Same integer arithmetic as OpenCV's DNN_PMODE_LETTERBOX, which makes the centred blob.
         factor = min(input_width / frame_width, input_height / frame_height)
         width, height = int(frame_width * factor), int(frame_height * factor)
-        return cls(frame_width, frame_height, width / frame_width, height / frame_height,
-                   (input_width - width) // 2, (input_height - height) // 2)
+        pad_x, pad_y = (0, 0) if corner else ((input_width - width) // 2, (input_height - height) // 2)
+        return cls(frame_width, frame_height, width / frame_width, height / frame_height, pad_x, pad_y)
 
     def to_frame(self, boxes: np.ndarray) -> np.ndarray:
         """Centre-size boxes in input pixels -> (x0, y0, x1, y1) in frame pixels, clipped to the frame."""
@@ -67,64 +58,26 @@ class Geometry:
         return np.clip(corners, 0, limit)
 
 
-def make_blob(image: np.ndarray, input_size: tuple[int, int], letterbox: bool) -> tuple[np.ndarray, Geometry]:
-    """BGR uint8 frame -> float32 NCHW RGB blob in 0..1, in one OpenCV pass (resize, scale, swap)."""
+def make_blob(image: np.ndarray, input_size: tuple[int, int], letterbox: bool,
+              preprocessing: Preprocessing = PREPROCESSING["yolov5"]) -> tuple[np.ndarray, Geometry]:
+    """BGR uint8 frame -> float32 NCHW blob as the family expects it, in one OpenCV pass where possible."""
     height, width = image.shape[:2]
-    if letterbox:
-        params = cv2.dnn.Image2BlobParams()
-        params.scalefactor = (1 / 255.0,) * 3
-        params.size = input_size
-        params.swapRB = True
-        params.ddepth = cv2.CV_32F
+    geometry = Geometry.fit(width, height, *input_size, letterbox, preprocessing.corner)
+    params = cv2.dnn.Image2BlobParams()
+    params.scalefactor = preprocessing.scale
+    params.mean = preprocessing.mean
+    params.size = input_size
+    params.swapRB = preprocessing.rgb
+    params.ddepth = cv2.CV_32F
+    if letterbox and preprocessing.corner:  # OpenCV only centres: place the resized frame by hand
+        size = (round(width * geometry.scale_x), round(height * geometry.scale_y))
+        canvas = np.full((input_size[1], input_size[0], 3), preprocessing.pad, np.uint8)
+        canvas[:size[1], :size[0]] = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+        image = canvas
+    elif letterbox:
         params.paddingmode = cv2.dnn.DNN_PMODE_LETTERBOX
-        params.borderValue = (LETTERBOX_GREY,) * 3
-        blob = cv2.dnn.blobFromImageWithParams(image, params)
-    else:
-        blob = cv2.dnn.blobFromImage(image, 1 / 255.0, input_size, swapRB=True, crop=False)
-    return blob, Geometry.fit(width, height, *input_size, letterbox)
-
-
-def guess_layout(shapes: Sequence[tuple[int, ...]], num_classes: int) -> str:
-    """Which ONNX layout a model's first output has, given the labels' class count."""
-    shape = tuple(shapes[0])
-    if len(shape) == 3 and shape[0] == 1:
-        if shape[2] == 5 + num_classes:
-            return "yolov5"
-        if shape[1] == 4 + num_classes:
-            return "yolov8"
-    raise UserError(
-        f"model output shape {shape} does not fit {num_classes} class(es) from the labels file: expected "
-        f"(1, N, {5 + num_classes}) (YOLOv5 layout) or (1, {4 + num_classes}, N) (YOLOv8 layout); "
-        "check that --labels belongs to --model"
-    )
-
-
-def candidates(outputs: Sequence[np.ndarray], layout: str, input_size: tuple[int, int],
-               threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(boxes as centre-size in input pixels, best-class scores, class ids) of rows scoring >= threshold.
-
-    Rows are cut by objectness (or best score) before any per-class arithmetic, so a
-    25200-row YOLOv5 output costs little when few objects are present.
-    """
-    if layout == "yolov8":
-        out = outputs[0].reshape(outputs[0].shape[-2:])  # (4 + C, N): a view, not a transposed copy
-        class_scores = out[4:]
-        best = class_scores.max(axis=0)
-        keep = np.flatnonzero(best >= threshold)
-        return out[:4, keep].T, best[keep], class_scores[:, keep].argmax(axis=0)
-    if len(outputs) == 1:
-        rows = outputs[0].reshape(-1, outputs[0].shape[-1])
-    else:
-        rows = np.concatenate([out.reshape(-1, out.shape[-1]) for out in outputs])
-    rows = rows[rows[:, 4] >= threshold]  # score <= objectness in both layouts
-    class_scores = rows[:, 5:] if layout == "darknet" else rows[:, 5:] * rows[:, 4:5]
-    class_ids = class_scores.argmax(axis=1)
-    best = class_scores[np.arange(len(rows)), class_ids]
-    keep = best >= threshold
-    boxes = rows[keep, :4]
-    if layout == "darknet":
-        boxes = boxes * np.array([*input_size, *input_size], dtype=boxes.dtype)
-    return boxes, best[keep], class_ids[keep]
+        params.borderValue = (preprocessing.pad,) * 3
+    return cv2.dnn.blobFromImageWithParams(image, params), geometry
 
 
 def select(boxes: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, iou_threshold: float) -> np.ndarray:
@@ -169,8 +122,15 @@ class YoloConfig(DetectorConfig):
     input_size: int
     context: str
     threads: int
+    output_layout: str
+    precision: str
     resize_mode: str = field(metadata=LIVE)
     nms_threshold: float = field(metadata=LIVE)
+    # Only read when an INT8 model is first made (then cached): no reload when they change.
+    model_cache: str = field(metadata=LIVE)
+    calibration_source: str = field(metadata=LIVE)
+    calibration_frames: int = field(metadata=LIVE)
+    source: str = field(metadata=LIVE)
 
 
 class YoloDetector(StagedDetector):
@@ -183,6 +143,8 @@ class YoloDetector(StagedDetector):
         super().__init__(config)
         self.layout = ""
         self.input_size = (0, 0)  # width, height
+        #: The arithmetic the loaded network runs in (fp32 after an INT8 fallback).
+        self.precision = "fp32"
         self._labels: tuple[str, ...] = ()
 
     @property
@@ -202,6 +164,11 @@ class YoloDetector(StagedDetector):
     def forward(self, inputs: np.ndarray) -> Sequence[np.ndarray]:
         """Run the network on an NCHW blob."""
 
+    def use_int8(self) -> None:
+        """Switch the loaded network to INT8 (``precision: int8``); backends that can, override this."""
+        raise UserError(f"this backend runs {self.name} in fp32 only; for precision int8 use --detector "
+                        "onnxruntime (ONNX models) or gluoncv, or set --precision fp32")
+
     def load(self) -> None:
         model = self.config.model
         if not Path(model).is_file():
@@ -216,25 +183,32 @@ class YoloDetector(StagedDetector):
         side = self.config.input_size // 32 * 32 or 32
         self.input_size = size or (side, side)
         outputs = self.forward(np.zeros((1, 3, self.input_size[1], self.input_size[0]), np.float32))
-        if layout is None:
-            layout = guess_layout([out.shape for out in outputs], len(names))
-        elif any(out.shape[-1] != 5 + len(names) for out in outputs):
-            raise UserError(
-                f"model {self.name} outputs {outputs[0].shape[-1] - 5} class(es) but labels file "
-                f"{self.config.labels} has {len(names)}; check that --labels belongs to --model"
-            )
+        shapes = [out.shape for out in outputs]
+        wanted = self.config.output_layout
+        if layout is not None and wanted not in ("auto", layout):
+            raise UserError(f"model {self.name} has the {layout} layout; set --output-layout auto or {layout}")
+        if layout is None and wanted == "auto":
+            layout = guess_layout(shapes, len(names), self.input_size)
+        else:
+            layout = layout or wanted
+            check_layout(layout, shapes, len(names), self.input_size)
         self.layout = layout
         self._labels = tuple(aliases.get(name, name) for name in names)
-        log.info("%s: %s layout, input %dx%d, %d classes", self.name, layout, *self.input_size, len(names))
+        if self.config.precision == "int8":
+            self.use_int8()
+        log.info("%s: %s layout, input %dx%d, %d classes, %s", self.name, layout, *self.input_size, len(names),
+                 self.precision)
 
     def prepare(self, image: np.ndarray) -> tuple[np.ndarray, Geometry]:
         mode = self.config.resize_mode
-        letterbox = mode == "letterbox" or (mode == "auto" and self.layout in LETTERBOX_LAYOUTS)
-        return make_blob(image, self.input_size, letterbox)
+        preprocessing = PREPROCESSING[self.layout]
+        letterbox = mode == "letterbox" or (mode == "auto" and preprocessing.letterbox)
+        return make_blob(image, self.input_size, letterbox, preprocessing)
 
     def postprocess(self, outputs: Sequence[np.ndarray], context: Geometry) -> list[Detection]:
         config = self.config
-        boxes, scores, class_ids = candidates(outputs, self.layout, self.input_size, config.threshold)
+        boxes, scores, class_ids = candidates(outputs, self.layout, self.input_size, config.threshold,
+                                              len(self._labels))
         wanted = [i for i, label in enumerate(self._labels) if label in config.classes]
         counted = np.isin(class_ids, wanted)
         boxes, scores, class_ids = context.to_frame(boxes[counted]), scores[counted], class_ids[counted]

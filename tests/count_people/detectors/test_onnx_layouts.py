@@ -91,7 +91,7 @@ def test_labels_that_do_not_fit_the_output_give_one_line(tmp_path, backend):
         pytest.importorskip("onnxruntime", reason="the onnxruntime extra is not installed")
     three = tmp_path / "three.txt"
     three.write_text("person\ncar\nbus\n")
-    with pytest.raises(UserError, match=r"does not fit 3 class\(es\)") as caught:
+    with pytest.raises(UserError, match=r"do not fit 3 class\(es\)") as caught:
         load_yolo(detector=backend, model=graph(tmp_path, "yolov5"), labels=three)
     assert "\n" not in str(caught.value)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from count_people.detectors.yolo import Geometry, candidates, make_blob, select
+from count_people.detectors.yolo import Geometry, make_blob, select
+from count_people.detectors.yolo_layouts import candidates
 
 
 @pytest.mark.parametrize("frame_size", [(640, 480), (480, 640), (1280, 720), (300, 301)])
