@@ -34,7 +34,7 @@ def main() -> int:
     args, counter_args = parser.parse_known_args()
 
     arrivals: list[tuple[float, dict]] = []
-    stack = LocalStack(StackOptions(args.video, counter_args, args.grabber_fps)).start()
+    stack = LocalStack(StackOptions([args.video], counter_args, args.grabber_fps)).start()
     try:
         client = subscribe(stack.mqtt_port, lambda msg: arrivals.append((time.time(), json.loads(msg.payload))))
         while not arrivals:

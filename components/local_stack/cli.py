@@ -1,7 +1,8 @@
 """``people-counter-local``: the whole chain on this machine, printing live counts from MQTT.
 
-Everything after the source that this command does not know goes to ``count-people``, e.g.
-``people-counter-local video.mp4 --detector opencv --model yolo.cfg --params yolo.weights``.
+Several sources make several cameras of one grabber and one counter. Everything after the sources that
+this command does not know goes to ``count-people``, e.g.
+``people-counter-local door=video.mp4 test --detector opencv --model yolo.cfg --params yolo.weights``.
 """
 
 from __future__ import annotations
@@ -47,14 +48,17 @@ def subscribe(url_port: int, on_message) -> mqtt.Client:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="people-counter-local",
-        description="Run camera emulator (for a video file), grabber, local Greengrass IPC server, mosquitto and "
-        "the counter on this machine, and print the counts as they arrive over MQTT. Ctrl-C stops everything. "
-        "Unknown options go to count-people (see count-people --help).",
+        description="Run a camera emulator per video file, one grabber and one counter for all cameras, a local "
+        "Greengrass IPC server and mosquitto on this machine, and print the counts as they arrive over MQTT. "
+        "Ctrl-C stops everything. Unknown options go to count-people (see count-people --help).",
     )
-    parser.add_argument("source", help="video file to serve as an emulated camera, or the rtsp:// URL of a camera")
+    parser.add_argument("sources", nargs="+", metavar="[ID=]SOURCE",
+                        help="one camera each: a video file to serve as an emulated camera, 'test' (a test pattern), "
+                        "or the rtsp:// URL of a camera; ID names the camera (default: the file name, else camera-N)")
     parser.add_argument("--grabber-fps", type=int, default=10, help="grabber frames per second cap (default: 10)")
     parser.add_argument("--config", type=Path, help="counter settings (YAML/JSON, count-people keys), served as its "
-                        "Greengrass component configuration over the local IPC server")
+                        "Greengrass component configuration over the local IPC server; entries of its 'cameras' "
+                        "list (lines, zones, ...) apply to the source with that ID")
     parser.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0: until Ctrl-C)")
     parser.add_argument("--workdir", type=Path, help="logs and sockets go here (default: a new temp folder)")
     parser.add_argument("--json", action="store_true", help="print the raw JSON messages instead of a summary")
@@ -67,13 +71,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    stack = LocalStack(StackOptions(args.source, counter_args, args.grabber_fps, counter_config=args.config,
-                                    workdir=args.workdir))
+    try:
+        stack = LocalStack(StackOptions(args.sources, counter_args, args.grabber_fps, counter_config=args.config,
+                                        workdir=args.workdir))
+    except StackError as exc:
+        print(f"people-counter-local: error: {exc}", file=sys.stderr)
+        return 2
     log.info("logs in %s", stack.workdir)
     try:
         stack.start()
-        log.info("camera %s -> grabber -> %s -> counter -> IPC -> %s", stack.camera_url.split("@")[-1],
-                 stack.frame_file, stack.mqtt_url)
+        for camera in stack.cameras:
+            log.info("camera %s: %s -> grabber -> %s -> counter -> IPC -> %s", camera.id,
+                     stack.camera_url(camera).split("@")[-1], stack.frame_file(camera.id), stack.mqtt_url)
 
         def show(msg: mqtt.MQTTMessage) -> None:
             if args.json:

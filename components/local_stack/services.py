@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
+from gst_grabber.cpu import tree_cpu_seconds
+
 log = logging.getLogger("local_stack")
 
 PR_SET_PDEATHSIG = 1
@@ -101,40 +103,17 @@ class Service:
                 pass
         self.process = None
 
+    def signal(self, signum: int) -> None:
+        """Send ``signum`` to the process itself (e.g. SIGHUP: read your configuration again)."""
+        if self.running:
+            self.process.send_signal(signum)
+
     def cpu_seconds(self) -> float:
         """User + system CPU time of the process and its live descendants (e.g. gst-launch under the grabber)."""
-        if not self.running:
-            return 0.0
-        return sum(_cpu_seconds(pid) for pid in _descendants(self.process.pid))
+        return tree_cpu_seconds(self.process.pid) if self.running else 0.0
 
     def tail(self, lines: int = 20) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
-
-
-def _stat_fields(pid: int) -> list[str] | None:
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return text[text.rindex(")") + 2:].split()  # fields after "pid (comm) "
-
-
-def _descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (fields := _stat_fields(int(entry.name))):
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, []))
-    return found
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = _stat_fields(pid)
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
