@@ -1,24 +1,27 @@
 #!/usr/bin/env bash
-# The main job on this machine: camera emulator (for a video file) or your RTSP camera -> grabber ->
-# counter -> local Greengrass IPC server -> mosquitto, printing live counts. Ctrl-C stops everything.
+# The main job on this machine: one camera emulator per video file (or your RTSP cameras) -> one grabber ->
+# one counter -> local Greengrass IPC server -> mosquitto, printing live counts. Ctrl-C stops everything.
 #
-#   scripts/run-local.sh [VIDEO_FILE|RTSP_URL|test] [--config FILE] [count-people options...]
+#   scripts/run-local.sh [[ID=]VIDEO_FILE|RTSP_URL|test ...] [--config FILE] [count-people options...]
 #
-# With a source, the detector is the component's default, GluonCV ssd_512_resnet50_v1_voc (weights
-# downloaded on first use), unless options say otherwise (e.g. --config examples/yolo-fastest-body.yaml).
-# Without arguments it runs the embedded default: the pedestrian video and the offline body model of
-# ../shared (or $SHARED_DIR) when present, else the emulator's test pattern with the default detector.
+# Each source is one camera (ID defaults to the file name). With sources, the detector is the component's
+# default, GluonCV ssd_512_resnet50_v1_voc (weights downloaded on first use), unless options say otherwise
+# (e.g. --config examples/yolo-fastest-body.yaml). Without arguments it runs the embedded default: the two
+# pedestrian videos of ../shared (or $SHARED_DIR), TUD-Stadtmitte and TUD-Campus, counted side by side with
+# its offline body model when present, else the emulator's test pattern with the default detector.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 shared=${SHARED_DIR:-../shared}
 if [[ $# -eq 0 ]]; then
-  if [[ -f $shared/footage/TUD-Stadtmitte/TUD-Stadtmitte.mp4 && -f $shared/models/yolo-fastest/yolo-fastest-1.1_body.cfg ]]; then
-    echo "run-local: no source given: $shared's TUD-Stadtmitte video with the offline body model"
+  footage=$shared/footage
+  if [[ -f $footage/TUD-Stadtmitte/TUD-Stadtmitte.mp4 && -f $footage/TUD-Campus/TUD-Campus.mp4 \
+        && -f $shared/models/yolo-fastest/yolo-fastest-1.1_body.cfg ]]; then
+    echo "run-local: no source given: $shared's TUD-Stadtmitte and TUD-Campus videos as two cameras, one body model"
     config=$(mktemp --suffix=.yaml)
     trap 'rm -f "$config"' EXIT
     sed "s#\.\./shared#$shared#" examples/yolo-fastest-body.yaml > "$config"
-    set -- "$shared/footage/TUD-Stadtmitte/TUD-Stadtmitte.mp4" --config "$config"
+    set -- "$footage/TUD-Stadtmitte/TUD-Stadtmitte.mp4" "$footage/TUD-Campus/TUD-Campus.mp4" --config "$config"
   else
     echo "run-local: no source given: the emulator's test pattern with GluonCV (weights downloaded on first use)"
     set -- test
