@@ -18,7 +18,7 @@ import threading
 from typing import Any, Mapping
 
 from count_people.backoff import Backoff
-from count_people.comms.ipc import SEND_TIMEOUT_S, connect_ipc, greengrass_environment, require_ipc
+from count_people.comms.ipc import SEND_TIMEOUT_S, connect_ipc, greengrass_environment, rejection, require_ipc
 from count_people.config import Settings, load_settings
 from count_people.errors import UserError
 
@@ -27,6 +27,8 @@ log = logging.getLogger("count_people.greengrass")
 #: Component configuration keys that belong to Greengrass, not to the counter (install_*: the recipe's
 #: Install step, recipes/com.example.count_people.yaml).
 GREENGRASS_KEYS = frozenset({"accessControl", "install_mxnet", "install_python"})
+#: Keys naming a Secrets Manager secret (ARN) -> the Settings key its value fills (ggctl build --secrets).
+SECRET_KEYS = {"influx_token_secret_arn": "influx_token"}
 START_ATTEMPTS = 4
 
 
@@ -84,7 +86,23 @@ class GreengrassComponent:
 
     def _settings_from(self, configuration: Mapping[str, Any]) -> Settings:
         counter_keys = {k: v for k, v in configuration.items() if k not in GREENGRASS_KEYS}
+        for key, target in SECRET_KEYS.items():
+            arn = counter_keys.pop(key, None)
+            if arn:
+                counter_keys[target] = self._secret(str(arn), key)
         return load_settings(self._flags, self._environ, self._config_file, greengrass=counter_keys)
+
+    def _secret(self, arn: str, key: str) -> str:
+        """The secret's value from the nucleus (aws.greengrass.SecretManager): it never sits in configuration."""
+        try:
+            response = self._client.get_secret_value_async(secret_id=arn).result(SEND_TIMEOUT_S)
+        except Exception as exc:
+            reason = rejection(exc) or f"{type(exc).__name__}: {exc}"
+            raise UserError(
+                f"{key}: cannot read {arn} with GetSecretValue ({reason}); deploy aws.greengrass.SecretManager with "
+                f"this ARN in its cloudSecrets (ggctl deploy does), or on nucleus lite, which has no secret manager, "
+                f"set {SECRET_KEYS[key]} in the component configuration instead") from None
+        return response.secret_value.secret_string or ""
 
     def validation_error(self, configuration: Mapping[str, Any]) -> str | None:
         """None when a proposed configuration is valid, else the one-line reason the CLI would print."""

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 from count_people.backoff import Backoff
+from count_people.errors import UserError
 from count_people.greengrass import GreengrassComponent
 from count_people.loop import CountingLoop
+from gg_ipc_local.secret_store import SecretStore
 from gg_ipc_support import TOKEN, IpcServer, connect_client, write_recipe
 from gluoncv_params import FAST_GLUONCV_MODEL
 from support import REPO_ROOT, Subscriber, jpeg_bytes, replace_frame, wait_for
@@ -196,3 +198,34 @@ def test_a_deployment_with_an_invalid_value_is_refused_by_validation(tmp_path, f
         feeder.close()
         ipc.close()
     runner.join(15)
+
+
+INFLUX_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:influx-token-AbC123"
+
+
+def test_influx_token_comes_from_the_secret_manager_never_from_configuration(tmp_path, fast_params, monkeypatch,
+                                                                             caplog):
+    (tmp_path / "secrets.json").write_text(json.dumps({INFLUX_ARN: {"SecretString": "t0ken-S3cr3t"}}))
+    grant = {"aws.greengrass.SecretManager": {"p": {"operations": ["aws.greengrass#GetSecretValue"],
+                                                    "resources": [INFLUX_ARN]}}}
+    configuration = {**component_configuration(tmp_path, fast_params), "influx_token_secret_arn": INFLUX_ARN}
+    ipc = IpcServer(tmp_path, secrets=SecretStore.load(tmp_path / "secrets.json"))
+    ipc.start(configuration={**configuration, "accessControl": grant})
+    for key, value in ipc.env.items():
+        monkeypatch.setenv(key, value)
+    try:
+        component = GreengrassComponent.from_environment({})
+        settings = component.initial_settings()
+        assert settings.influx_token == "t0ken-S3cr3t" and "t0ken-S3cr3t" not in repr(settings)
+        assert "t0ken-S3cr3t" not in json.dumps(ipc.server.configuration.data)
+        component.close()
+        ipc.stop()
+        ipc.start(configuration={**configuration, "accessControl": {}})  # no grant: one clear line, no hang
+        component = GreengrassComponent.from_environment({})
+        with pytest.raises(UserError, match=r"influx_token_secret_arn: cannot read .*UnauthorizedError.*"
+                                            r"nucleus lite, which has no secret manager"):
+            component.initial_settings()
+        component.close()
+    finally:
+        ipc.close()
+    assert "t0ken-S3cr3t" not in caplog.text
