@@ -17,6 +17,7 @@ from count_people.arguments import add_settings_arguments, flags_from_args, sett
 from count_people.benchmark import main as bench_main
 from count_people.config import ENV_PREFIX
 from count_people.errors import UserError
+from count_people.evaluation.calibrate import main as calibrate_main
 from count_people.evaluation.cli import main as evaluate_main
 from count_people.greengrass import GreengrassComponent
 from count_people.hooks import HookFactory
@@ -32,6 +33,7 @@ HOOK_FACTORIES: tuple[HookFactory, ...] = (create_tracking_hooks,)
 SUBCOMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "evaluate": evaluate_main,
     "bench": bench_main,
+    "calibrate": calibrate_main,
 }
 
 EPILOG = f"""\

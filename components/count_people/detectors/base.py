@@ -67,6 +67,8 @@ class Detector(ABC):
     config_type: ClassVar[type[DetectorConfig]] = DetectorConfig
     #: Seconds ``load`` took (set by the CountingLoop; exported as a metric).
     load_seconds: float = 0.0
+    #: The arithmetic the loaded network runs in; INT8 backends set "int8" once it runs (fp32 after a fallback).
+    precision: str = "fp32"
 
     def __init__(self, config: DetectorConfig) -> None:
         self.config = config

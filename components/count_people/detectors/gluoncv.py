@@ -82,8 +82,6 @@ class GluonCVDetector(StagedDetector):
         self.net: Any = None
         self.ctx: Any = None
         self._class_names: tuple[str, ...] = ()
-        #: The arithmetic the loaded network runs in (fp32 after an INT8 fallback).
-        self.precision = "fp32"
 
     @property
     def class_names(self) -> Sequence[str]:

@@ -143,8 +143,6 @@ class YoloDetector(StagedDetector):
         super().__init__(config)
         self.layout = ""
         self.input_size = (0, 0)  # width, height
-        #: The arithmetic the loaded network runs in (fp32 after an INT8 fallback).
-        self.precision = "fp32"
         self._labels: tuple[str, ...] = ()
 
     @property

@@ -20,6 +20,8 @@ from count_people.evaluation.accuracy import CountAccuracy
 from count_people.evaluation.crossings import CrossingEvaluation, format_crossings
 from count_people.evaluation.ground_truth import image_size, load_ground_truth, load_tracks, scale_to_frame
 from count_people.frames import ImageFolder, VideoFile, open_source
+from count_people.tracking.hook import tracker_params
+from count_people.tracking.tracker import Tracker, track_detections
 
 log = logging.getLogger("count_people.evaluation")
 
@@ -28,7 +30,8 @@ def evaluate(settings: Settings, gt: Path, seqinfo: Path | None, every: int = 1,
              iou_threshold: float = 0.5) -> dict[str, Any]:
     """Count error and precision/recall of ``settings.classes[0]`` on every ``every``-th frame.
 
-    Video frame i (from 0) is ground-truth frame i + 1, as in MOTChallenge.
+    Video frame i (from 0) is ground-truth frame i + 1, as in MOTChallenge. With ``count_from: tracks``
+    the counted boxes are those of the confirmed tracks seen in each frame, as the counter publishes them.
     """
     truth = load_ground_truth(gt)
     truth_size = image_size(seqinfo) if seqinfo else None
@@ -42,6 +45,7 @@ def evaluate(settings: Settings, gt: Path, seqinfo: Path | None, every: int = 1,
     label = settings.classes[0]
     accuracy = CountAccuracy(iou_threshold)
     crossings = CrossingEvaluation(settings, load_tracks(gt)) if settings.lines else None
+    tracker = Tracker(tracker_params(settings)) if settings.count_from == "tracks" else None
     no_boxes = np.zeros((0, 4), np.float32)
     stop = threading.Event()
     scaled: dict[int, np.ndarray] | None = None
@@ -56,6 +60,8 @@ def evaluate(settings: Settings, gt: Path, seqinfo: Path | None, every: int = 1,
             detections = detector.detect(frame.image)
             if crossings is not None:
                 crossings.add(frame, detections)
+            if tracker is not None:
+                detections = track_detections(tracker.update(detections))
             boxes = [d.box for d in detections if d.label == label]
             accuracy.add(np.array(boxes, np.float32).reshape(-1, 4), scaled.get(frame.index + 1, no_boxes))
     finally:

@@ -189,3 +189,12 @@ class Tracker:
             tracker = self._by_class.setdefault(label, ClassTracker(self.params, self._ids))
             tracks.extend(tracker.update(dets))
         return tracks
+
+
+def track_detections(tracks: Sequence[Track]) -> list[Detection]:
+    """``Tracker.update``'s tracks (confirmed, matched in this frame) as detections, for counting.
+
+    A person the detector scores weakly in one frame still counts when that weak box continues
+    their track (ByteTrack's second association); one who was never confirmed does not.
+    """
+    return [Detection(t.label, t.score, t.box) for t in tracks]

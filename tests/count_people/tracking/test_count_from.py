@@ -1,0 +1,50 @@
+"""``count_from: tracks``: the message's count is the confirmed tracks seen in the frame, weak boxes included."""
+
+from __future__ import annotations
+
+import numpy as np
+from count_people.config import Settings
+from count_people.detectors.base import Detection
+from count_people.frames.base import Frame
+from count_people.message import build_message
+from count_people.tracking.hook import LinesAndZones
+
+IMAGE = np.zeros((480, 640, 3), np.uint8)
+
+
+def walker(x: float, score: float) -> Detection:
+    return Detection("person", score, (x - 20.0, 200.0, x + 20.0, 300.0))
+
+
+def counts(mode: str, frames: list[list[Detection]]) -> list[int]:
+    settings = Settings().updated({"count_from": mode, "threshold": 0.1, "tracker_high_threshold": 0.5,
+                                   "tracker_confirm_frames": 2})
+    hook = LinesAndZones(settings)
+    found = []
+    for index, detections in enumerate(frames):
+        message = build_message(detections=detections, classes=settings.classes, frame_size=(640, 480),
+                                camera_id="c", thing_name="t",
+                                capture_time=0.0, publish_time=0.0, fps=0.0, inference_ms=0.0, frame_age_ms=0.0,
+                                model="m", max_boxes=10)
+        hook.annotate(Frame(IMAGE, 0.0, 0.0, index), detections, message)
+        assert message["counts"]["person"] == message["count"]
+        found.append(message["count"])
+    hook.close()
+    return found
+
+
+def test_a_weak_box_that_continues_a_track_counts_and_a_one_frame_blip_does_not():
+    strong, weak = 0.9, 0.2  # weak: above the detector threshold, below the tracker's high threshold
+    frames = [
+        [walker(100, strong)],
+        [walker(110, strong), walker(500, strong)],  # 500: a false positive for a single frame
+        [walker(120, weak)],  # partly hidden: the detector is unsure
+        [walker(130, strong)],
+    ]
+    assert counts("detections", frames) == [1, 2, 1, 1]  # every box above threshold, blip and all
+    assert counts("tracks", frames) == [0, 1, 1, 1]  # confirmed on its 2nd frame; the blip never is
+
+
+def test_counting_from_detections_leaves_the_message_alone():
+    frames = [[walker(100, 0.9), walker(300, 0.3)]]
+    assert counts("detections", frames) == [2]
