@@ -1,19 +1,20 @@
 #!/usr/bin/env python3
-"""Grabber CPU use (percent of one core) for an emulated 1280x720 30 fps camera at several rate caps.
+"""Grabber CPU use (percent of one core) for emulated 1280x720 30 fps cameras at several rate caps.
 
-Starts ``rtsp-emulator`` (shared footage or test pattern) on a free loopback port, then for each cap runs
-``gst-grabber`` natively, waits for frames, and samples user+system CPU time of the runner and its
-``gst-launch-1.0`` child from /proc. The emulator's own CPU is not counted.
+Starts ``rtsp-emulator`` (shared footage or test pattern) on a free loopback port, then for each cap runs one
+``gst-grabber`` natively with ``--cameras N`` cameras (all reading the emulator's one shared mount, so the
+emulator encodes once), waits for frames, and samples user+system CPU time from /proc: the whole grabber
+(supervisor and its ``gst-launch-1.0`` children), and each camera's child. The emulator's CPU is not counted.
 
-    .venv/bin/python scripts/measure_grabber_cpu.py [--caps 30 5 1] [--seconds 20]
+    .venv/bin/python scripts/measure_grabber_cpu.py [--caps 30 5 1] [--seconds 20] [--cameras 1 2 4]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,57 +22,43 @@ import time
 from pathlib import Path
 from typing import List, Optional, Tuple
 
+from gst_grabber.cpu import cpu_seconds, descendants, tree_cpu_seconds
+from local_stack.services import free_port
+
 BIN = Path(sys.executable).parent
 DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared/footage/TUD-Stadtmitte/TUD-Stadtmitte.mp4"
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def tree_cpu_seconds(root_pid: int) -> float:
-    """User+system CPU seconds of ``root_pid`` and its live descendants."""
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            parents[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS)
-    total, todo = 0.0, [root_pid]
-    while todo:
-        pid = todo.pop()
-        total += parents.get(pid, (0, 0.0))[1]
-        todo += [child for child, (ppid, _cpu) in parents.items() if ppid == pid]
-    return total
-
-
-def wait_for_frame(path: Path, timeout: float) -> None:
+def wait_for_frames(paths: List[Path], timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while not path.exists():
+    while not all(path.exists() for path in paths):
         if time.monotonic() > deadline:
-            raise SystemExit(f"measure: no frame at {path} within {timeout} s")
+            raise SystemExit(f"measure: no frames at {[str(p) for p in paths if not p.exists()]} within {timeout} s")
         time.sleep(0.05)
 
 
-def measure(url: str, cap: int, seconds: float, workdir: Path) -> Tuple[float, float]:
-    out = workdir / f"cap{cap}"
-    env = {**os.environ, "GRABBER_RTSP_URL": url, "GRABBER_OUTPUT_DIR": str(out), "GRABBER_MAX_FPS": str(cap)}
-    proc = subprocess.Popen([str(BIN / "gst-grabber")], env=env, stderr=subprocess.DEVNULL)
+def measure(url: str, cap: int, cameras: int, seconds: float, workdir: Path) -> Tuple[float, List[float], float]:
+    """(grabber CPU in total, CPU of each camera's gst-launch, frames written per second per camera)."""
+    out = workdir / f"cap{cap}-n{cameras}"
+    out.mkdir()
+    ids = [f"cam{i}" for i in range(1, cameras + 1)]
+    (out / "cameras.json").write_text(json.dumps({"cameras": [{"id": c, "rtsp_url": url} for c in ids]}))
+    env = {**os.environ, "GRABBER_OUTPUT_DIR": str(out), "GRABBER_MAX_FPS": str(cap)}
+    proc = subprocess.Popen([str(BIN / "gst-grabber"), "--cameras", str(out / "cameras.json")], env=env,
+                            stderr=subprocess.DEVNULL)
+    frames = [out / f"{c}.jpg" for c in ids]
     try:
-        wait_for_frame(out / "frame.jpg", 15)
+        wait_for_frames(frames, 20)
         time.sleep(2.0)  # past start-up
-        cpu0, t0 = tree_cpu_seconds(proc.pid), time.monotonic()
-        frames = count_frames(out / "frame.jpg", seconds)
-        cpu1, t1 = tree_cpu_seconds(proc.pid), time.monotonic()
+        children = [pid for pid in descendants(proc.pid) if pid != proc.pid]
+        cpu0, child0, t0 = tree_cpu_seconds(proc.pid), [cpu_seconds(pid) for pid in children], time.monotonic()
+        written = count_frames(frames[0], seconds)
+        cpu1, child1, t1 = tree_cpu_seconds(proc.pid), [cpu_seconds(pid) for pid in children], time.monotonic()
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(10)
-    return 100.0 * (cpu1 - cpu0) / (t1 - t0), frames / (t1 - t0)
+    per_camera = [100.0 * (b - a) / (t1 - t0) for a, b in zip(child0, child1)]
+    return 100.0 * (cpu1 - cpu0) / (t1 - t0), per_camera, written / (t1 - t0)
 
 
 def count_frames(path: Path, seconds: float) -> int:
@@ -91,6 +78,7 @@ def count_frames(path: Path, seconds: float) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--caps", type=int, nargs="+", default=[30, 5, 1], help="rate caps in fps (0 = none)")
+    parser.add_argument("--cameras", type=int, nargs="+", default=[1], help="cameras of one grabber (e.g. 1 2 4)")
     parser.add_argument("--seconds", type=float, default=20.0, help="measuring time per cap")
     parser.add_argument("--source", default=str(DEFAULT_SOURCE) if DEFAULT_SOURCE.exists() else "test",
                         help="video file the emulator loops (scaled to --size), or 'test' (default: shared "
@@ -110,11 +98,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         url = f"rtsp://127.0.0.1:{port}/cam1"
         print(f"stream: {args.size} {args.fps} fps H.264 from {Path(args.source).name}; {os.cpu_count()} CPUs; "
               f"{args.seconds:g} s per cap")
-        print("| cap (fps) | frames written/s | grabber CPU (% of one core) |\n|---|---|---|")
+        print("| cap (fps) | cameras | frames written/s per camera | grabber CPU, all cameras (% of one core) | "
+              "per camera's gst-launch: mean (min-max) |\n|---|---|---|---|---|")
         with tempfile.TemporaryDirectory() as tmp:
             for cap in args.caps:
-                cpu, rate = measure(url, cap, args.seconds, Path(tmp))
-                print(f"| {cap or 'none'} | {rate:.1f} | {cpu:.1f} |", flush=True)
+                for cameras in args.cameras:
+                    total, per_camera, rate = measure(url, cap, cameras, args.seconds, Path(tmp))
+                    spread = f"{sum(per_camera) / len(per_camera):.1f} ({min(per_camera):.1f}-{max(per_camera):.1f})"
+                    print(f"| {cap or 'none'} | {cameras} | {rate:.1f} | {total:.1f} | {spread} |", flush=True)
     finally:
         emulator.terminate()
         emulator.wait(10)
