@@ -39,6 +39,7 @@ class LoopState(Protocol):
     source: FrameSource
     publisher: Publisher
     frames_processed: int
+    frames_overtaken: int
 
 
 #: Builds a feature's hooks for a loop; the registry is ``cli.HOOK_FACTORIES``.

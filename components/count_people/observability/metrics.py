@@ -93,6 +93,9 @@ class _LiveCollector(Collector):
                     camera, counter.frames_processed),
             _single(CounterMetricFamily, f"{PREFIX}_frames_skipped", "Corrupt or truncated frames skipped",
                     camera, counter.source.skipped),
+            _single(CounterMetricFamily, f"{PREFIX}_frames_overtaken",
+                    "Frames replaced by a newer one before the shared detector got to them", camera,
+                    counter.frames_overtaken),
         )
         stats, publisher = counter.publisher.stats, counter.publisher
         for name, value, text in (("messages_published", stats.sent, "Messages delivered by the publisher"),
