@@ -20,6 +20,7 @@ from typing import List, Optional, Sequence, Tuple
 from gst_grabber.preflight import describe_missing, launch_elements, missing_elements
 
 TEST_PATTERN = "test"
+PASSWORD_ENV = "RTSP_EMULATOR_PASSWORD"
 
 
 class EmulatorError(RuntimeError):
@@ -229,15 +230,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--size", type=_size, default=(640, 480), help="served WIDTHxHEIGHT (default 640x480)")
     parser.add_argument("--fps", type=int, default=25, help="served frame rate (default 25)")
     parser.add_argument("--bitrate-kbps", type=int, default=2000, help="H.264 bitrate (default 2000)")
-    parser.add_argument("--user", help="require RTSP basic auth with this user")
-    parser.add_argument("--password", help="password for --user (or env RTSP_EMULATOR_PASSWORD)")
+    parser.add_argument("--user", help="require RTSP basic auth with this user; the password comes from the "
+                        f"environment variable {PASSWORD_ENV} (never the command line, which ps shows)")
     return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    password = args.password or os.environ.get("RTSP_EMULATOR_PASSWORD")
+    password = os.environ.get(PASSWORD_ENV, "")
     try:
+        if args.user and not password:
+            raise EmulatorError(f"--user {args.user} needs its password in the environment variable {PASSWORD_ENV}")
         emulator = Emulator(
             named_sources(args.sources, args.mount), host=args.host, port=args.port, width=args.size[0],
             height=args.size[1], fps=args.fps, bitrate_kbps=args.bitrate_kbps, user=args.user, password=password,

@@ -29,6 +29,7 @@ from gst_grabber.masking import Masker, MaskingFilter, url_password
 from gst_grabber.pipeline import required_elements
 from gst_grabber.preflight import MissingElement, gst_inspect_exists, require_elements
 from gst_grabber.runner import Grabber
+from gst_grabber.secrets import with_secret
 
 log = logging.getLogger("gst_grabber")
 
@@ -220,6 +221,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         cameras_file = args.cameras or (Path(environ["GRABBER_CAMERAS_FILE"])
                                         if environ.get("GRABBER_CAMERAS_FILE") else None)
         base = load_config(argv, environ, parser=parser, require_url=False)
+        base = with_secret(base, environ)  # GRABBER_RTSP_SECRET_ARN: credentials over Greengrass IPC
 
         def reload() -> List[Camera]:
             return load_cameras(base, cameras_file, environ.get("GRABBER_CAMERAS", ""))
