@@ -280,15 +280,6 @@ def render(
     return recipe
 
 
-def artifact_uris(recipe: Mapping[str, Any]) -> list[str]:
-    return [
-        artifact["URI"]
-        for manifest in recipe.get("Manifests", [])
-        for artifact in manifest.get("Artifacts", [])
-        if str(artifact.get("URI", "")).startswith(S3_PREFIX)
-    ]
-
-
 def dump(recipe: Mapping[str, Any]) -> str:
     return yaml.safe_dump(dict(recipe), sort_keys=False, width=1000, allow_unicode=True)
 

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))  # this folder's helpers (pytest's pythonpath lists tests/ only)
 from lite_bed import SOURCE_DIR, unavailable
 from nucleus import NucleusUnavailable, build
 
