@@ -39,7 +39,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tune", choices=SEQUENCES, default=SEQUENCES[0])
     parser.add_argument("--floor", type=float, default=0.1, help="detector threshold in tracks mode")
-    parser.add_argument("--thresholds", default="0.3,0.35,0.4,0.45,0.5,0.55,0.6")
+    parser.add_argument("--thresholds", default="0.4,0.45,0.5,0.55,0.6,0.65,0.7,0.75")
     parser.add_argument("--settings", default=json.dumps({"detector": "opencv", "model": f"{BODY}.cfg",
                                                           "params": f"{BODY}.weights"}),
                         help="JSON of other settings (default: the shared Yolo-Fastest body model)")

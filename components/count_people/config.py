@@ -336,6 +336,9 @@ class Settings:
         "detections", "what a message's count is: this frame's detections, or tracks (confirmed tracks seen in "
         "this frame, including weak detections that continue a track)", _choice("detections", "tracks"),
         "detections|tracks")
+    count_hold_frames: int = _option(
+        3, "with count_from tracks: frames a confirmed track still counts after its last detection (a person the "
+        "detector missed briefly)", _number(int, 0, 1000), "N")
     state_file: str = _option("line-counts.json", "where line totals persist across restarts (relative: to the "
                               "working directory, the component's work folder; empty = not saved)", _text, "PATH")
     counts_reset: str = _option("", "change to any new value (e.g. a date) to zero the line totals once", _text,

@@ -21,7 +21,7 @@ from count_people.evaluation.crossings import CrossingEvaluation, format_crossin
 from count_people.evaluation.ground_truth import image_size, load_ground_truth, load_tracks, scale_to_frame
 from count_people.frames import ImageFolder, VideoFile, open_source
 from count_people.tracking.hook import tracker_params
-from count_people.tracking.tracker import Tracker, track_detections
+from count_people.tracking.tracker import Tracker
 
 log = logging.getLogger("count_people.evaluation")
 
@@ -61,7 +61,8 @@ def evaluate(settings: Settings, gt: Path, seqinfo: Path | None, every: int = 1,
             if crossings is not None:
                 crossings.add(frame, detections)
             if tracker is not None:
-                detections = track_detections(tracker.update(detections))
+                tracker.update(detections)
+                detections = tracker.counted(settings.count_hold_frames)
             boxes = [d.box for d in detections if d.label == label]
             accuracy.add(np.array(boxes, np.float32).reshape(-1, 4), scaled.get(frame.index + 1, no_boxes))
     finally:

@@ -16,9 +16,10 @@ Totals are saved to ``state_file`` whenever they change and restored at start fo
 whose points are unchanged; changing ``counts_reset`` to a new value zeroes them once.
 
 With ``count_from: tracks`` the message's ``count``/``counts`` are those of the confirmed tracks
-seen in this frame instead of the raw detections: a person detected weakly in one frame (below
-``tracker_high_threshold`` but above ``threshold``) still counts when the weak box continues
-their track, and a one-frame false positive never does (README "Counting from tracks").
+seen in this frame (or in the last ``count_hold_frames``) instead of the raw detections: a person
+detected weakly in one frame (below ``tracker_high_threshold`` but above ``threshold``) still
+counts when the weak box continues their track, and a one-frame false positive never does
+(README "Counting from tracks").
 """
 
 from __future__ import annotations
@@ -34,11 +35,12 @@ from count_people.frames.base import Frame
 from count_people.hooks import FrameHook, LoopState
 from count_people.tracking.line_zone import LineCounter
 from count_people.tracking.state import StateWriter, check_writable, read_state
-from count_people.tracking.tracker import Tracker, TrackerParams, track_detections
+from count_people.tracking.tracker import Tracker, TrackerParams
 from count_people.tracking.zones import ZoneCounter
 
 TRACKER_KEYS = {"tracker_high_threshold", "tracker_match_iou", "tracker_lost_frames", "tracker_confirm_frames"}
-RELEVANT_KEYS = TRACKER_KEYS | {"lines", "zones", "state_file", "counts_reset", "classes", "count_from"}
+RELEVANT_KEYS = TRACKER_KEYS | {"lines", "zones", "state_file", "counts_reset", "classes", "count_from",
+                                 "count_hold_frames"}
 
 
 def tracker_params(settings: Settings) -> TrackerParams:
@@ -54,9 +56,9 @@ def per_class(counts: Counter[str], classes: Sequence[str]) -> dict[str, int]:
     return {**dict.fromkeys(classes, 0), **counts}
 
 
-def count_tracks(message: dict[str, Any], tracks: Sequence[Any], classes: Sequence[str]) -> None:
-    """Replace the message's per-frame detection counts with those of the tracks visible in this frame."""
-    counts = per_class(Counter(d.label for d in track_detections(tracks) if d.label in classes), classes)
+def count_tracks(message: dict[str, Any], tracked: Sequence[Detection], classes: Sequence[str]) -> None:
+    """Replace the message's per-frame detection counts with those of the tracks (``Tracker.counted``)."""
+    counts = per_class(Counter(d.label for d in tracked if d.label in classes), classes)
     message["counts"] = counts
     message["count"] = counts[classes[0]]
 
@@ -126,7 +128,7 @@ class LinesAndZones(FrameHook):
             classes = self.settings.classes
             tracks = self.tracker.update(detections)
             if from_tracks:
-                count_tracks(message, tracks, classes)
+                count_tracks(message, self.tracker.counted(self.settings.count_hold_frames), classes)
             lines, changed = {}, False
             for counter in self.lines:
                 crossed = counter.update(tracks, (width, height))

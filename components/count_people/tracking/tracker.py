@@ -190,11 +190,14 @@ class Tracker:
             tracks.extend(tracker.update(dets))
         return tracks
 
+    def counted(self, hold_frames: int) -> list[Detection]:
+        """Confirmed tracks seen in this frame or at most ``hold_frames`` frames ago, as detections to count.
 
-def track_detections(tracks: Sequence[Track]) -> list[Detection]:
-    """``Tracker.update``'s tracks (confirmed, matched in this frame) as detections, for counting.
-
-    A person the detector scores weakly in one frame still counts when that weak box continues
-    their track (ByteTrack's second association); one who was never confirmed does not.
-    """
-    return [Detection(t.label, t.score, t.box) for t in tracks]
+        A person the detector scores weakly in one frame still counts when that weak box continues
+        their track (ByteTrack's second association), and one it misses for a frame or two is still
+        there (at the filter's predicted box); a one-frame false positive is never confirmed.
+        """
+        return [
+            Detection(t.label, t.score, t.box if t.missed == 0 else t.kalman.box)
+            for tracker in self._by_class.values() for t in tracker.tracks if t.id and t.missed <= hold_frames
+        ]

@@ -16,9 +16,9 @@ def walker(x: float, score: float) -> Detection:
     return Detection("person", score, (x - 20.0, 200.0, x + 20.0, 300.0))
 
 
-def counts(mode: str, frames: list[list[Detection]]) -> list[int]:
+def counts(mode: str, frames: list[list[Detection]], hold: int = 0) -> list[int]:
     settings = Settings().updated({"count_from": mode, "threshold": 0.1, "tracker_high_threshold": 0.5,
-                                   "tracker_confirm_frames": 2})
+                                   "tracker_confirm_frames": 2, "count_hold_frames": hold})
     hook = LinesAndZones(settings)
     found = []
     for index, detections in enumerate(frames):
@@ -48,3 +48,9 @@ def test_a_weak_box_that_continues_a_track_counts_and_a_one_frame_blip_does_not(
 def test_counting_from_detections_leaves_the_message_alone():
     frames = [[walker(100, 0.9), walker(300, 0.3)]]
     assert counts("detections", frames) == [2]
+
+
+def test_a_person_missed_for_a_frame_still_counts_while_held():
+    frames = [[walker(100, 0.9)], [walker(110, 0.9)], [], [walker(130, 0.9)], [], [], []]
+    assert counts("tracks", frames, hold=0) == [0, 1, 0, 1, 0, 0, 0]
+    assert counts("tracks", frames, hold=2) == [0, 1, 1, 1, 1, 1, 0]  # gone after 2 frames unseen
