@@ -35,6 +35,9 @@ SECRET_MANAGER_REQUIREMENT = ">=2.0.4 <3.0.0"
 #: Configuration keys holding Secrets Manager secret ARNs, rendered with ``ggctl build --secrets``. Only the
 #: ARN is configuration; the component reads the value with GetSecretValue at run time.
 SECRET_ARN_KEYS = {COUNTER.key: ("influx_token_secret_arn",), GRABBER.key: ("rtsp_secret_arn",)}
+#: Secret ARN keys a component reads from its environment rather than over IPC configuration: the grabber's
+#: container sees no component configuration, so its Run step passes the ARN (gst_grabber/secrets.py).
+SECRET_ARN_ENV = {GRABBER.key: {"GRABBER_RTSP_SECRET_ARN": "rtsp_secret_arn"}}
 #: Counter Settings the recipe fixes: Run passes --publish ipc; the nucleus sets AWS_IOT_THING_NAME.
 COUNTER_FIXED_KEYS = ("publish", "thing_name")
 #: Placeholders of the topic template; each becomes the MQTT wildcard + in accessControl.
@@ -262,6 +265,10 @@ def render(
     if secrets:
         recipe.setdefault("ComponentDependencies", {})[SECRET_MANAGER] = {
             "VersionRequirement": SECRET_MANAGER_REQUIREMENT, "DependencyType": "HARD"}
+        arn_env = {env: f"{{configuration:/{key}}}" for env, key in SECRET_ARN_ENV.get(component.key, {}).items()}
+        for manifest in recipe.get("Manifests", []) if arn_env else []:
+            run = manifest["Lifecycle"]["Run"]
+            run["Setenv"] = {**run.get("Setenv", {}), **arn_env}
     if component.key == COUNTER.key and models:
         for manifest in recipe.get("Manifests", []):
             run = manifest["Lifecycle"]["Run"]
