@@ -47,7 +47,7 @@ def counter_configuration(recipe: dict, **overrides: Any) -> dict[str, Any]:
     configuration.update({
         "source": str(shared_path("footage/TUD-Stadtmitte/TUD-Stadtmitte.mp4")), "detector": "opencv",
         "model": str(cfg), "params": str(cfg.with_suffix(".weights")), "labels": str(cfg.parent / "body.names"),
-        "class_alias": "body=person", "threshold": 0.4, "max_fps": 10, **overrides})
+        "class_alias": "body=person", "threshold": 0.4, "max_fps": 10, "publish_mode": "every_frame", **overrides})
     return configuration
 
 
