@@ -56,7 +56,8 @@ class CountingLoop:
         #: Frames replaced by a newer one while waiting for the shared detector (set by the scheduler).
         self.frames_overtaken = 0
         self.last_timing = FrameTiming()
-        self._lock = threading.Lock()
+        #: Held while a frame is processed and while settings are swapped, so neither sees half of the other.
+        self.lock = threading.Lock()
 
     @staticmethod
     def load_detector(settings: Settings) -> Detector:
@@ -89,7 +90,7 @@ class CountingLoop:
             hook.reconfigure(new)
         source = open_source(new) if changed & SOURCE_KEYS else None
         publisher = create_publisher(new) if changed & PUBLISHER_KEYS else None
-        with self._lock:
+        with self.lock:
             old_source, old_publisher = self.source, self.publisher
             self.settings, self.detector = new, detector
             self.stats_line.interval = new.stats_interval
@@ -120,7 +121,7 @@ class CountingLoop:
                     break
                 continue
             started = time.monotonic()
-            with self._lock:
+            with self.lock:
                 self.process(frame)
             if self.settings.max_fps > 0:
                 next_due = started + 1.0 / self.settings.max_fps

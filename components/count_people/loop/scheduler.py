@@ -87,7 +87,7 @@ class MultiCameraLoop:
             slot = self.slots.pop(camera_id)
             slot.stop.set()
             self._cond.notify_all()
-        with slot.loop._lock:  # not in the middle of its frame
+        with slot.loop.lock:  # not in the middle of its frame
             slot.loop.close()
         log.info("camera %s: removed", camera_id)
 
@@ -107,12 +107,7 @@ class MultiCameraLoop:
             detector = self.detector
             if changed & detector_config(new).reload_keys():
                 detector = CountingLoop.load_detector(new)
-            views = {camera_id: self._view(camera, detector) for camera_id, camera in cameras.items()}
-            for slot in self.slots.values():  # validate every kept camera before changing any
-                camera = cameras.get(slot.loop.settings.camera_id)
-                if camera is not None:
-                    for hook in slot.loop.hooks:
-                        hook.reconfigure(camera)
+            views = {camera_id: self._view(camera, detector) for camera_id, camera in cameras.items()}  # checks classes
             for camera_id in [c for c in self.slots if c not in cameras]:
                 self._remove(camera_id)
             for camera_id, camera in cameras.items():
@@ -181,7 +176,7 @@ class MultiCameraLoop:
                 slot, frame = picked
                 started = time.monotonic()
                 loop = slot.loop
-                with loop._lock:
+                with loop.lock:
                     loop.process(frame)
                 slot.last_processed = started
                 slot.next_due = started + 1.0 / loop.settings.max_fps if loop.settings.max_fps > 0 else 0.0
