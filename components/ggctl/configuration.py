@@ -5,6 +5,8 @@ The file maps a component (its ggctl key or its name) to keys of its DefaultConf
     count_people: {camera_id: door, topic: "shop/{thing}/{camera}", threshold: 0.6}
     gst-grabber: {rtsp_url: "rtsp://user:secret@10.0.0.5:554/stream1"}
 
+A top-level ``cameras`` list goes to both components (each reads its keys of an entry and ignores the
+other's; README "Several cameras"), unless a component's own mapping sets ``cameras``.
 Values are validated by the components' own parsers, so a typo fails here and not on every device.
 """
 
@@ -41,11 +43,16 @@ def read_merges(path: Path, components: Mapping[str, Component]) -> dict[str, di
     merges: dict[str, dict] = {}
     for name, merge in data.items():
         key = name if name in components else by_name.get(name)
+        if key is None and name == "cameras":
+            continue
         if key is None:
             raise GgctlError(f"{path}: unknown component {name!r}; use one of {', '.join([*components, *by_name])}")
         if not isinstance(merge, dict):
             raise GgctlError(f"{path}: configuration of {name} must be a mapping of key: value")
         merges[key] = dict(merge)
+    if "cameras" in data:  # shared by grabber and counter
+        for key in (GRABBER.key, COUNTER.key):
+            merges.setdefault(key, {}).setdefault("cameras", data["cameras"])
     return merges
 
 
@@ -65,7 +72,6 @@ def _check_counter(merge: Mapping[str, Any], where: str) -> None:
 
 def _check_grabber(merge: Mapping[str, Any], where: str) -> None:
     from gst_grabber.config import OPTIONS
-
     parsers: dict[str, Callable[[str], object]] = {option.field: option.parse for option in OPTIONS}
     for key, value in merge.items():
         parse = parsers.get(GRABBER_KEY_TO_FIELD.get(key, key))
@@ -76,6 +82,22 @@ def _check_grabber(merge: Mapping[str, Any], where: str) -> None:
         except ValueError as exc:
             shown = "(hidden: it may hold a password)" if key == "rtsp_url" else repr(value)
             raise GgctlError(f"{where}: bad value for {key} {shown}: {exc}") from None
+    _check_grabber_cameras(merge, where)
+
+
+def _check_grabber_cameras(merge: Mapping[str, Any], where: str) -> None:
+    """A grabber ``cameras`` list: parsed as the grabber will (its top-level keys as defaults); [] is none."""
+    from gst_grabber.cameras import parse_cameras
+    from gst_grabber.config import ConfigError, GrabberConfig
+
+    if merge.get("cameras") in (None, []):
+        return
+    if merge.get("rtsp_url"):
+        raise GgctlError(f"{where}: set rtsp_url (one camera) or cameras (several), not both")
+    try:
+        parse_cameras({k: v for k, v in merge.items() if k != "rtsp_url"}, GrabberConfig(url=""), where)
+    except ConfigError as exc:
+        raise GgctlError(f"{where}: {exc}") from None
 
 
 CHECKS: dict[str, Callable[[Mapping[str, Any], str], None]] = {COUNTER.key: _check_counter, GRABBER.key: _check_grabber}
@@ -118,7 +140,8 @@ def stored_secret_warning(merge: Mapping[str, Any]) -> Optional[str]:
     """A warning when a camera password or token goes into the deployment document in clear."""
     from gst_grabber.masking import mask_url
 
-    if isinstance(merge.get("rtsp_url"), str) and mask_url(merge["rtsp_url"]) != merge["rtsp_url"]:
+    urls = [merge.get("rtsp_url"), *(c.get("rtsp_url") for c in merge.get("cameras") or [] if isinstance(c, dict))]
+    if any(isinstance(url, str) and mask_url(url) != url for url in urls):
         return ("warning: rtsp_url holds a camera password, which is stored in the deployment document; "
                 "put the URL in a Secrets Manager secret and set rtsp_secret_arn instead (ggctl build --secrets)")
     if merge.get("influx_token"):
@@ -134,6 +157,8 @@ def masked(merge: Mapping[str, Any]) -> dict:
     def shown(key: str, value: Any) -> Any:
         if key == "rtsp_url" and isinstance(value, str):
             return mask_url(value)
+        if key == "cameras" and isinstance(value, list):
+            return [masked(c) if isinstance(c, dict) else c for c in value]
         return "***" if key in SECRET_KEYS and value else value
 
     return {key: shown(key, value) for key, value in merge.items()}
