@@ -33,7 +33,7 @@ COUNTER_KEYS = frozenset({"source", "lines", "zones", "threshold", "classes", "m
                           "heartbeat_interval", "summary_interval", "topic", "state_file", "counts_reset",
                           "grabber_status", "health_timeout"})
 COUNTER_PREFIXES = ("tracker_",)
-#: Read by neither this grabber nor its container: it has no Greengrass IPC to fetch a secret with.
+#: The counter accepts it in an entry; the grabber reads a secret for the single-camera form only.
 SECRET_KEY = "rtsp_secret_arn"
 _PARSERS = {opt.field: opt.parse for opt in OPTIONS}
 
@@ -80,8 +80,8 @@ def _camera(index: int, entry: Any, base: GrabberConfig) -> Camera:
         raise ConfigError(f"{where}.id: {camera_id!r} is invalid: use 1-128 of A-Z a-z 0-9 _ . : - "
                           "(it names the frame file and the MQTT topic level)")
     if SECRET_KEY in entry:
-        raise ConfigError(f"{where}.{SECRET_KEY}: the grabber cannot read Secrets Manager (camera {camera_id!r}); "
-                          "set rtsp_url")
+        raise ConfigError(f"{where}.{SECRET_KEY}: a camera of a list takes no secret (camera {camera_id!r}); set "
+                          "its rtsp_url, or use the single-camera form for a Secrets Manager URL")
     unknown = sorted(k for k in entry if k != "id" and k not in CAMERA_KEYS and not _is_counter_key(k))
     if unknown:
         raise ConfigError(f"{where}.{unknown[0]}: unknown key (camera {camera_id!r}); grabber keys: "

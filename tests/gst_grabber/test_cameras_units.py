@@ -63,7 +63,7 @@ def test_the_counters_keys_are_accepted_and_not_read():
         ([{"id": "a", "rtsp_url": URL}, {"id": "a", "rtsp_url": URL}],
          "cameras[1].id: 'a' is already the id of cameras[0]"),
         ([{"id": "a", "rtsp_url": URL, "rtsp_secret_arn": "arn:x"}],
-         "cameras[0].rtsp_secret_arn: the grabber cannot read Secrets Manager (camera 'a')"),
+         "cameras[0].rtsp_secret_arn: a camera of a list takes no secret (camera 'a')"),
         ([{"id": "a/b", "rtsp_url": URL}], "cameras[0].id: 'a/b' is invalid"),
         ([{"id": "a#", "rtsp_url": URL}], "cameras[0].id: 'a#' is invalid"),
         ([{"rtsp_url": URL}], "cameras[0].id: None is invalid"),
