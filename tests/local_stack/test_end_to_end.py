@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import statistics
 import time
 import urllib.error
 import urllib.request
+from typing import Iterator
 
 import jsonschema
 import pytest
@@ -19,14 +21,27 @@ STADTMITTE = "footage/TUD-Stadtmitte/TUD-Stadtmitte.mp4"
 CAMPUS = "footage/TUD-Campus/TUD-Campus.mp4"
 
 
-def test_counts_flow_from_camera_to_mqtt_and_survive_a_camera_restart(tmp_path):
-    video = shared_path(STADTMITTE)
-    stack = LocalStack(StackOptions([str(video)], body_model_args(), grabber_fps=10, workdir=tmp_path))
-    (camera,) = stack.cameras
+@contextlib.contextmanager
+def running(stack: LocalStack) -> Iterator[Subscriber]:
+    """The started stack and a subscriber to every topic; afterwards no process of it is left running."""
     subscriber = None
     try:
         stack.start()
         subscriber = Subscriber(stack.mqtt_port, "#")
+        yield subscriber
+    finally:
+        if subscriber is not None:
+            subscriber.close()
+        stack.stop()
+    for service in stack.services.values():
+        assert service.process is None, f"{service.name} left running"
+
+
+def test_counts_flow_from_camera_to_mqtt_and_survive_a_camera_restart(tmp_path):
+    video = shared_path(STADTMITTE)
+    stack = LocalStack(StackOptions([str(video)], body_model_args(), grabber_fps=10, workdir=tmp_path))
+    (camera,) = stack.cameras
+    with running(stack) as subscriber:
         wait_for(lambda: stack.check() or len(subscriber.messages) >= 30, 90, what="30 counts over MQTT")
         messages = list(subscriber.messages)
         for message in messages:
@@ -46,12 +61,6 @@ def test_counts_flow_from_camera_to_mqtt_and_survive_a_camera_restart(tmp_path):
         wait_for(lambda: stack.check() or len(subscriber.messages) >= during_outage + 10, 30,
                  what="counts to resume after the camera came back")
         assert stack.services["grabber"].running and stack.services["counter"].running
-    finally:
-        if subscriber is not None:
-            subscriber.close()
-        stack.stop()
-    for service in stack.services.values():
-        assert service.process is None, f"{service.name} left running"
 
 
 def _get(port: int, path: str) -> tuple[int, str]:
@@ -78,10 +87,7 @@ def test_four_cameras_one_grabber_one_counter_outage_and_a_camera_added_live(tmp
     stack = LocalStack(StackOptions(sources, counter_args, grabber_fps=3, workdir=tmp_path,
                                     emulator_args=["--size", "320x240", "--fps", "10", "--bitrate-kbps", "400"]))
     ids = [c.id for c in stack.cameras]
-    subscriber = None
-    try:
-        stack.start()
-        subscriber = Subscriber(stack.mqtt_port, "#")
+    with running(stack) as subscriber:
         pids = {name: stack.services[name].process.pid for name in ("grabber", "counter")}
         wait_for(lambda: stack.check() or {m["camera_id"] for m in subscriber.messages} >= set(ids), 40,
                  what="messages of all four cameras")
@@ -124,9 +130,3 @@ def test_four_cameras_one_grabber_one_counter_outage_and_a_camera_added_live(tmp
         wait_for(lambda: all(value is not None for value in cpu().values()), 12, 0.5,
                  what="a CPU reading in every camera's status")  # c4 and c5 started their pipelines late
         print(f"grabber CPU per camera (% of one core, 320x240 10 fps stream, 3 fps cap): {cpu()}")
-    finally:
-        if subscriber is not None:
-            subscriber.close()
-        stack.stop()
-    for service in stack.services.values():
-        assert service.process is None, f"{service.name} left running"
