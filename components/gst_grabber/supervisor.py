@@ -134,7 +134,7 @@ class Supervisor:
         except ConfigError as exc:
             log.error("cameras not reloaded, the running ones go on: %s", self._masking.masker.mask(str(exc)))
             return
-        log.info("cameras reloaded: %s", ", ".join(c.id for c in cameras))
+        log.info("cameras reloaded: %s", ", ".join(c.id or c.masked for c in cameras))
         self.apply(cameras)
 
     def _measure(self, log_due: bool) -> None:
