@@ -193,8 +193,8 @@ def build_parser_with_cameras() -> argparse.ArgumentParser:
     parser = build_parser()
     parser.add_argument("--cameras", type=Path, metavar="FILE",
                         help="cameras list (YAML/JSON with a top-level 'cameras' key, e.g. the counter's config "
-                        "file); SIGHUP or a change of the file applies edits; env GRABBER_CAMERAS takes the list "
-                        "as JSON instead")
+                        "file); SIGHUP or a change of the file applies edits; env GRABBER_CAMERAS_FILE, or "
+                        "GRABBER_CAMERAS with the list as JSON")
     parser.add_argument("--stats-interval-s", type=_positive_seconds, metavar="GRABBER_STATS_INTERVAL_S",
                         help="seconds between the log lines with each camera's CPU use; env "
                         "GRABBER_STATS_INTERVAL_S (default 60)")
