@@ -95,6 +95,7 @@ class StackOptions:
     thing_name: str = "local-thing"
     counter_config: Path | None = None  # counter settings; its `cameras` entries add keys to cameras by id
     recipe: Path | None = None  # default: the counter recipe as ggctl renders it for a deployment
+    counter_env: dict[str, str] = field(default_factory=dict)  # e.g. a rendered Run step's Setenv (model files)
     workdir: Path | None = None
 
 
@@ -206,7 +207,9 @@ class LocalStack:
         cameras = [{**extra.get(c.id, {}), "id": c.id, "rtsp_url": self.camera_url(c),
                     "source": str(self.frame_file(c.id)), "grabber_status": str(status_path(self.frame_file(c.id)))}
                    for c in self.cameras]
-        text = yaml.safe_dump({**self.settings, "cameras": cameras}, sort_keys=False)
+        # Locally every frame is free to publish: per-frame counts unless the user's settings say otherwise
+        # (the component's default, summary, is for IoT Core's bill).
+        text = yaml.safe_dump({"publish_mode": "every_frame", **self.settings, "cameras": cameras}, sort_keys=False)
         tmp = self.config_file.with_name(f".{self.config_file.name}.tmp")
         # A camera URL may hold a password: the file is the user's only.
         tmp.write_text(text)
@@ -248,6 +251,7 @@ class LocalStack:
             "AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT": str(self.socket_path),
             "SVCUID": self.token,
             "AWS_IOT_THING_NAME": self.options.thing_name,
+            **self.options.counter_env,
         }
         argv = python_module("count_people", "--publish", "ipc", "--thing-name", self.options.thing_name,
                              *self.options.counter_args)

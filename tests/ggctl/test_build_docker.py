@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from docker_support import extra_ca_certs
 from ggctl import build
 from ggctl.cli import main
 from ggctl.project import GRABBER, load_components
@@ -48,7 +49,8 @@ def test_grabber_tarball_loads_once_and_runs_with_the_recipe_lifecycle(docker_en
     for key, value in docker_engine.env.items():
         monkeypatch.setenv(key, value)
     out = tmp_path / "out"
-    assert main(["--root", str(ROOT), "--out", str(out), "build", GRABBER.key, "--network", "host"]) == 0
+    assert main(["--root", str(ROOT), "--out", str(out), "build", GRABBER.key, "--network", "host",
+                 *[arg for k, v in extra_ca_certs().items() for arg in ("--build-arg", f"{k}={v}")]]) == 0
     grabber = load_components(ROOT)[GRABBER.key]
     (artifact,) = build.built_artifacts(out, [grabber])[GRABBER.key].artifacts
     tarball = Path(artifact.path)

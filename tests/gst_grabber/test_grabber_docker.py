@@ -6,6 +6,7 @@ import os
 import time
 
 import pytest
+from docker_support import extra_ca_certs
 from grabber_support import PASSWORD, PASSWORD_URL, count_frames, frame_id, require_gstreamer
 from support import REPO_ROOT, wait_for
 
@@ -19,7 +20,7 @@ def test_image_runs_as_non_root_and_writes_frames(capsys, docker_engine, emulato
     require_gstreamer()
     stage_start = time.monotonic()
     build_s = docker_engine.build(REPO_ROOT / "components", REPO_ROOT / "docker/grabber/Dockerfile", IMAGE,
-                                  {"BASE_IMAGE": "debian:bookworm-slim"})
+                                  {"BASE_IMAGE": "debian:bookworm-slim", **extra_ca_certs()})
     size_mb = docker_engine.image_size(IMAGE) / 1e6
     user = docker_engine.run("image", "inspect", "--format", "{{.Config.User}}", IMAGE).stdout.strip()
     assert user and user not in ("0", "root")
