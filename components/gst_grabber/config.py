@@ -93,9 +93,15 @@ def _choice(choices: Sequence[str]) -> Callable[[str], str]:
 
 
 def _rtsp_url(text: str) -> str:
-    parts = urlsplit(text.strip())
+    shape = ("must look like rtsp://HOST[:PORT]/PATH, with USER:PASSWORD@ before HOST if needed "
+             "(percent-encode '@' ':' '/' in the password)")
+    try:
+        parts = urlsplit(text.strip())
+        parts.port  # noqa: B018 - validates the port
+    except ValueError:
+        raise ValueError(f"bad host or port: {shape}") from None
     if parts.scheme not in ("rtsp", "rtsps", "rtspt", "rtspu") or not parts.hostname:
-        raise ValueError("must look like rtsp://[user:password@]host[:port]/path")
+        raise ValueError(shape)
     return text.strip()
 
 

@@ -9,28 +9,34 @@ from __future__ import annotations
 import logging
 import re
 from typing import Iterable
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote
 
 MASK = "***"
-# scheme://user:secret@  -> scheme://user:***@ (any URL, not only the configured one)
-_USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)(?P<secret>[^@\s/]*)@")
+# scheme://user:secret@  -> scheme://user:***@ (any URL, not only the configured one). The secret runs to the
+# last '@' of the word: an unencoded '@' in a password must not leave its tail in clear.
+_USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)(?P<secret>\S*)@")
 
 
 def url_password(url: str) -> str:
-    """The password part of ``url`` as written (possibly percent-encoded), or ''."""
-    try:
-        netloc = urlsplit(url).netloc
-    except ValueError:
-        return ""
-    userinfo, sep, _host = netloc.rpartition("@")
+    """The password part of ``url`` as written (possibly percent-encoded), or ''.
+
+    Parsed by hand, not with urlsplit: it must also work without a scheme, with an unencoded '@' or '/'
+    in the password and with a malformed port, where a parser refuses or splits in the wrong place.
+    """
+    rest = url.strip().partition("://")[2] or url.strip()
+    userinfo, sep, _host = rest.rpartition("@")
     if not sep or ":" not in userinfo:
         return ""
     return userinfo.split(":", 1)[1]
 
 
 def mask_url(url: str) -> str:
-    """``url`` with its password replaced by ``***``."""
-    return Masker.for_url(url).mask(url)
+    """``url`` with its password replaced by ``***``, whatever its shape (see :func:`url_password`)."""
+    password = url_password(url)
+    if not password:
+        return Masker().mask(url)
+    head, _, host = url.rpartition("@")  # head ends with the password: both split at the last '@'
+    return f"{head[:len(head) - len(password)]}{MASK}@{host}"
 
 
 MIN_FREE_SECRET = 4
@@ -56,10 +62,9 @@ class Masker:
         return cls([url_password(url)])
 
     def mask(self, text: str) -> str:
-        text = _USERINFO.sub(lambda m: m.group("head") + MASK + "@", text)
-        for secret in self._secrets:
+        for secret in self._secrets:  # known secrets first: the URL pattern below would split one at an '@'
             text = text.replace(secret, MASK)
-        return text
+        return _USERINFO.sub(lambda m: m.group("head") + MASK + "@", text)
 
 
 class MaskingFilter(logging.Filter):
