@@ -16,7 +16,9 @@ In a Docker container the nucleus's IPC socket and the component's token reach t
 developer guide describes ("Run a Docker container", section "Use interprocess communication in Docker
 container components": the socket mounted, ``SVCUID`` and ``AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT``
 passed with ``-e``); recipes/com.example.gst-grabber.yaml does so only when an ARN is configured.
-Nucleus lite has no ``GetSecretValue``: the grabber then stops with one line and a non-zero exit.
+Nucleus lite has no ``GetSecretValue``: the grabber then stops with one line and a non-zero exit. There the
+same value can come from a file on the device instead (``GRABBER_RTSP_SECRET_FILE``, mode 0400 or 0600, owned by
+the component user, put there when the device is set up): it is neither in a deployment nor in ``docker inspect``.
 The AWS IoT Device SDK (``awsiot``) is imported only here and only when an ARN is set.
 """
 
@@ -24,6 +26,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import stat
 import time
 from typing import Any, Mapping
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -32,6 +36,8 @@ from gst_grabber.config import OPTIONS, ConfigError, GrabberConfig
 from gst_grabber.masking import mask_url
 
 SECRET_ARN_ENV = "GRABBER_RTSP_SECRET_ARN"
+SECRET_FILE_ENV = "GRABBER_RTSP_SECRET_FILE"
+MAX_FILE_BYTES = 64 * 1024
 SOCKET_ENV = "AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT"
 TOKEN_ENV = "SVCUID"
 #: Each step is bounded, so a nucleus that never answers ends the start-up instead of hanging it.
@@ -41,15 +47,15 @@ CONNECT_ATTEMPTS = 3
 _parse_url = next(opt.parse for opt in OPTIONS if opt.field == "url")
 _FORMATS = 'a JSON object {"username": ..., "password": ...} or a whole rtsp:// URL'
 _LITE_HINT = ("deploy aws.greengrass.SecretManager with this ARN in its cloudSecrets (ggctl deploy does); "
-              "nucleus lite has no GetSecretValue: set rtsp_url there instead (ggctl warns it is stored in the "
-              "deployment)")
+              "nucleus lite has no GetSecretValue: there use rtsp_secret_file (a 0400 file on the device) or "
+              "rtsp_url (stored in the deployment)")
 
 
 class SecretError(ConfigError):
     """The camera secret cannot be read or used; the message never holds the secret's value."""
 
 
-def url_with_secret(url: str, secret: str, arn: str) -> str:
+def url_with_secret(url: str, secret: str, origin: str) -> str:
     """The camera URL with the secret's credentials in it (percent-encoded), from either secret format."""
     text = secret.strip()
     if text.startswith("{"):
@@ -58,27 +64,27 @@ def url_with_secret(url: str, secret: str, arn: str) -> str:
         except ValueError:
             fields = None
         if not isinstance(fields, dict) or not all(isinstance(fields.get(k), str) for k in ("username", "password")):
-            raise SecretError(f"secret {arn}: a JSON value needs string fields username and password")
-        return _insert_credentials(url, fields["username"], fields["password"], arn)
+            raise SecretError(f"secret {origin}: a JSON value needs string fields username and password")
+        return _insert_credentials(url, fields["username"], fields["password"], origin)
     if "://" not in text:
-        raise SecretError(f"secret {arn}: the value must be {_FORMATS}")
+        raise SecretError(f"secret {origin}: the value must be {_FORMATS}")
     if url:
-        raise SecretError(f"secret {arn} holds a whole camera URL and rtsp_url is set too ({mask_url(url)}): "
+        raise SecretError(f"secret {origin} holds a whole camera URL and rtsp_url is set too ({mask_url(url)}): "
                           "leave rtsp_url empty, or store {\"username\", \"password\"} in the secret")
     try:
         return _parse_url(text)
     except ValueError as exc:
-        raise SecretError(f"secret {arn}: the URL in it is invalid: {exc}") from None
+        raise SecretError(f"secret {origin}: the URL in it is invalid: {exc}") from None
 
 
-def _insert_credentials(url: str, username: str, password: str, arn: str) -> str:
+def _insert_credentials(url: str, username: str, password: str, origin: str) -> str:
     if not url:
-        raise SecretError(f"secret {arn} holds a username and password but no camera URL is set: set rtsp_url "
+        raise SecretError(f"secret {origin} holds a username and password but no camera URL is set: set rtsp_url "
                           "(rtsp://host:554/path, without credentials)")
     parts = urlsplit(url)
     if "@" in parts.netloc:
-        raise SecretError(f"rtsp_url {mask_url(url)} holds credentials and rtsp_secret_arn is set: remove "
-                          "user and password from rtsp_url, the secret provides them")
+        raise SecretError(f"rtsp_url {mask_url(url)} holds credentials and secret {origin} provides them too: "
+                          "remove user and password from rtsp_url")
     netloc = f"{quote(username, safe='')}:{quote(password, safe='')}@{parts.netloc}"
     return urlunsplit(parts._replace(netloc=netloc))
 
@@ -129,9 +135,36 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}".splitlines()[0][:200]
 
 
+def read_secret_file(path: str) -> str:
+    """The secret from a file that only its owner may read: a group- or world-readable one is refused, like ssh
+    refuses such a key, because anyone able to read it has the camera."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        raise SecretError(f"{SECRET_FILE_ENV}: cannot open {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_mode & 0o077:
+            raise SecretError(f"{SECRET_FILE_ENV}: {path} must be a regular file readable by its owner only "
+                              f"(mode {stat.filemode(info.st_mode)}): chmod 400 {path}")
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise SecretError(f"{SECRET_FILE_ENV}: {path} is larger than {MAX_FILE_BYTES} bytes: store {_FORMATS}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SecretError(f"{SECRET_FILE_ENV}: {path} is not UTF-8 text: store {_FORMATS}") from None
+
+
 def with_secret(config: GrabberConfig, environ: Mapping[str, str]) -> GrabberConfig:
-    """``config`` with the camera credentials of ``GRABBER_RTSP_SECRET_ARN`` in its URL; unchanged without one."""
-    arn = environ.get(SECRET_ARN_ENV, "").strip()
-    if not arn:
-        return config
-    return dataclasses.replace(config, url=url_with_secret(config.url, fetch_secret(arn, environ), arn))
+    """``config`` with the camera credentials of ``GRABBER_RTSP_SECRET_ARN`` (or ``GRABBER_RTSP_SECRET_FILE``) in
+    its URL; unchanged without either."""
+    arn, path = environ.get(SECRET_ARN_ENV, "").strip(), environ.get(SECRET_FILE_ENV, "").strip()
+    if arn and path:
+        raise SecretError(f"both {SECRET_ARN_ENV} and {SECRET_FILE_ENV} are set: use one (the file is for cores "
+                          "without GetSecretValue, such as nucleus lite)")
+    if arn:
+        return dataclasses.replace(config, url=url_with_secret(config.url, fetch_secret(arn, environ), arn))
+    if path:
+        return dataclasses.replace(config, url=url_with_secret(config.url, read_secret_file(path), path))
+    return config

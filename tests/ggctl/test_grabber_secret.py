@@ -272,24 +272,38 @@ def test_the_container_gets_the_ipc_socket_and_no_password(docker_engine, monkey
     absent(argv, "a process's argv (ps)", PasswordInArgv)
 
 
-def test_without_an_arn_the_container_gets_no_ipc(components: dict, tmp_path: Path) -> None:
-    """Plain rtsp_url (or a recipe built without --secrets): the Run script passes neither socket nor token."""
+def docker_run_argv(recipe: dict, configuration: dict) -> list[str]:
+    """The `docker run` arguments the rendered Run script would use (printed instead of run), one per item."""
+    (manifest,) = recipe["Manifests"]
+    run = manifest["Lifecycle"]["Run"]
+    configuration = {**recipe["ComponentConfiguration"]["DefaultConfiguration"], **configuration}
+    script = resolve(run["Script"], configuration).replace("exec docker run", 'printf "%s\\n" docker run')
+    env = {**{k: resolve(v, configuration) for k, v in run["Setenv"].items()}, "PATH": os.environ["PATH"],
+           "SVCUID": TOKEN, "AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT": "/gg/ipc.socket",
+           "DOCKER_HOST": "unix:///nonexistent"}
+    result = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, timeout=30)
+    return result.stdout.splitlines()
+
+
+def test_the_container_gets_ipc_only_with_an_arn_and_the_file_only_when_set(components: dict,
+                                                                            tmp_path: Path) -> None:
+    """Plain rtsp_url (or a recipe built without --secrets): neither socket nor token reaches the container."""
     out = tmp_path / "out"
     grabber = components[GRABBER.key]
     artifact = fake_grabber(out, grabber, b"stand-in image tarball")
-    for secrets in (False, True):
-        build.record(out, GRABBER.key, build.Built([artifact], secrets=secrets))
-        recipe = build.render_built(ROOT, grabber, components, "bucket",
-                                    build.built_artifacts(out, [grabber])[GRABBER.key])
-        (manifest,) = recipe["Manifests"]
-        run = manifest["Lifecycle"]["Run"]
-        configuration = {**recipe["ComponentConfiguration"]["DefaultConfiguration"], "rtsp_url": "rtsp://cam/s"}
-        script = resolve(run["Script"], configuration).replace('exec docker run', 'printf "%s\\n" docker run')
-        env = {k: resolve(v, configuration) for k, v in run["Setenv"].items()}
-        result = subprocess.run(["sh", "-c", script], env={**env, "PATH": os.environ["PATH"], "SVCUID": TOKEN,
-                                "AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT": "/gg/ipc.socket",
-                                "DOCKER_HOST": "unix:///nonexistent"},
-                                capture_output=True, text=True, timeout=30)
-        argv = result.stdout.splitlines()
-        assert argv[0] == "docker" and "SVCUID" not in argv and "/gg/ipc.socket" not in " ".join(argv), argv
-        assert ("GRABBER_RTSP_SECRET_ARN" in run["Setenv"]) is secrets
+    recipes = {}
+    for built_secrets in (False, True):
+        build.record(out, GRABBER.key, build.Built([artifact], secrets=built_secrets))
+        recipes[built_secrets] = build.render_built(ROOT, grabber, components, "bucket",
+                                                    build.built_artifacts(out, [grabber])[GRABBER.key])
+    assert "GRABBER_RTSP_SECRET_ARN" not in recipes[False]["Manifests"][0]["Lifecycle"]["Run"]["Setenv"]
+    for recipe in recipes.values():
+        argv = docker_run_argv(recipe, {"rtsp_url": "rtsp://cam/s"})
+        assert argv[:2] == ["docker", "run"] and argv[-1] == grabber.image
+        assert "SVCUID" not in argv and not any("/gg/ipc.socket" in arg or "/run/secrets" in arg for arg in argv)
+    argv = docker_run_argv(recipes[True], {"rtsp_url": "rtsp://cam/s", "rtsp_secret_arn": ARN})
+    assert {"SVCUID", "AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT", "GRABBER_RTSP_SECRET_ARN"} <= set(argv)
+    assert "type=bind,source=/gg/ipc.socket,target=/gg/ipc.socket" in argv
+    argv = docker_run_argv(recipes[False], {"rtsp_url": "rtsp://cam/s", "rtsp_secret_file": "/etc/cam/one.json"})
+    assert "GRABBER_RTSP_SECRET_FILE=/run/secrets/camera" in argv and "SVCUID" not in argv
+    assert "type=bind,source=/etc/cam/one.json,target=/run/secrets/camera,readonly" in argv

@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
-from grabber_support import BIN, PASSWORD, PASSWORD_URL, USER
-from gst_grabber.secrets import SECRET_ARN_ENV, SecretError, url_with_secret
+from grabber_support import BIN, PASSWORD, PASSWORD_URL, USER, frame_id
+from gst_grabber.secrets import SECRET_ARN_ENV, SECRET_FILE_ENV, SecretError, url_with_secret
+from support import wait_for
 
 ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cam-01/rtsp-AbCdEf"
 CAMERA = "rtsp://127.0.0.1:8554/cam1"
@@ -142,3 +143,34 @@ def test_refused_or_unusable_secrets_stop_with_one_line(ipc_server, tmp_path: Pa
     if expected == "UnauthorizedError":
         assert "nucleus lite has no GetSecretValue" in line  # names the alternative
     assert not frames.exists()  # no camera was started: no frame, no status file
+
+
+def test_a_secret_file_readable_by_others_or_beside_an_arn_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "camera.json"
+    secret.write_text(CREDENTIALS)
+    secret.chmod(0o644)
+    frames = tmp_path / "frames"
+    code, output, _ = run_grabber({SECRET_FILE_ENV: str(secret), "GRABBER_RTSP_URL": CAMERA,
+                                   "GRABBER_OUTPUT_DIR": str(frames)})
+    (line,) = output.strip().splitlines()
+    assert code != 0 and f"chmod 400 {secret}" in line and "-rw-r--r--" in line
+    secret.chmod(0o400)
+    code, output, _ = run_grabber({SECRET_FILE_ENV: str(secret), SECRET_ARN_ENV: ARN, "GRABBER_RTSP_URL": CAMERA,
+                                   "GRABBER_OUTPUT_DIR": str(frames)})
+    (line,) = output.strip().splitlines()
+    assert code != 0 and "use one" in line
+    assert not frames.exists() and PASSWORD not in output
+
+
+def test_frames_with_the_credentials_from_a_0400_file(emulator, grabber_factory, tmp_path: Path) -> None:
+    """Nucleus lite's way: the password in a file on the device, never in configuration or the environment."""
+    secret = tmp_path / "camera.json"
+    secret.write_text(CREDENTIALS)
+    secret.chmod(0o400)
+    grabber = grabber_factory(f"rtsp://127.0.0.1:{emulator.port}/cam1", rtsp_secret_file=secret)
+    wait_for(lambda: frame_id(grabber.frame) or grabber.proc.poll() is not None, 15, 0.05, "a frame")
+    assert grabber.proc.poll() is None, grabber.output.text
+    grabber.stop()
+    text = grabber.output.text + grabber.status_file.read_text()
+    assert "frames arriving" in text and f"{USER}:***@" in text
+    assert PASSWORD not in text and PASSWORD_URL not in text
