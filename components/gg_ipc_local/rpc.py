@@ -23,6 +23,26 @@ log = logging.getLogger("gg_ipc_local")
 NS = "aws.greengrass#"
 #: A client that reads slower than this much buffered output is disconnected.
 MAX_WRITE_BUFFER = 8 * 1024 * 1024
+#: Nesting deeper than any Greengrass IPC request (a configuration value is a few levels): refused, never recursed.
+MAX_JSON_DEPTH = 64
+
+
+def parse_json(payload: bytes) -> Any:
+    """``payload`` as JSON; ValueError when it is not JSON or nests deeper than ``MAX_JSON_DEPTH``.
+
+    The decoder recurses per level, so a payload of nested brackets would otherwise end in a RecursionError.
+    """
+    try:
+        value = json.loads(payload or b"{}")
+    except RecursionError:
+        raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    level = [value]
+    for _ in range(MAX_JSON_DEPTH):
+        level = [child for item in level if isinstance(item, (dict, list))
+                 for child in (item.values() if isinstance(item, dict) else item)]
+        if not level:
+            return value
+    raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
 
 
 class IpcError(Exception):

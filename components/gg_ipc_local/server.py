@@ -23,7 +23,7 @@ from gg_ipc_local.config_store import ComponentConfiguration
 from gg_ipc_local.deployment import DEFAULT_VALIDATION_TIMEOUT_S, DeploymentResult, Deployments
 from gg_ipc_local.operations import OPERATIONS
 from gg_ipc_local.recipe import Recipe
-from gg_ipc_local.rpc import NS, Call, Connection, IpcError, Subscription, unauthorized
+from gg_ipc_local.rpc import NS, Call, Connection, IpcError, Subscription, parse_json, unauthorized
 from gg_ipc_local.secret_store import SecretStore
 from gg_ipc_local.sinks import Sink
 from gg_ipc_local.spool import DEFAULT_SPOOL_BYTES, IotCoreLink
@@ -32,6 +32,14 @@ log = logging.getLogger("gg_ipc_local")
 
 #: Once a frame has started, the rest must arrive within this many seconds.
 FRAME_TIMEOUT_S = 10.0
+#: Before CONNECT is accepted a client is anyone who can open the socket: its CONNECT must come within this
+#: many seconds and fit in this many bytes (the SDK's is under 1 KiB), so it buffers little and not for long.
+CONNECT_TIMEOUT_S = 10.0
+MAX_UNAUTHENTICATED_MESSAGE = 64 * 1024
+#: Open connections at most; at the cap the oldest unauthenticated one makes room (a component needs a few).
+MAX_CONNECTIONS = 64
+#: Bytes the socket reader buffers ahead of what is parsed (asyncio pauses reading at twice this).
+READ_BUFFER_LIMIT = 64 * 1024
 #: How long a client refused at CONNECT may stay before the server closes its connection.
 REJECTED_LINGER_S = 2.0
 
@@ -99,7 +107,7 @@ class LocalIpcServer:
         self._stopped = asyncio.Event()
         self._loop = asyncio.get_running_loop()
         self._server = await asyncio.start_unix_server(self._serve_connection, path=self.socket_path,
-                                                       limit=es.MAX_MESSAGE_LEN)
+                                                       limit=READ_BUFFER_LIMIT)
         os.chmod(self.socket_path, 0o600)
         log.info("serving Greengrass IPC for %s on %s", self.component, self.socket_path)
 
@@ -162,9 +170,25 @@ class LocalIpcServer:
 
     # -- connections -------------------------------------------------------------------------
 
+    def _admit(self, connection: Connection) -> bool:
+        """Register ``connection``; at the cap close the oldest unauthenticated one, or refuse this one."""
+        if len(self._connections) >= MAX_CONNECTIONS:
+            waiting = [c for c in self._connections if not c.connected]
+            if not waiting:
+                log.warning("connection %d: refused: %d connections open", connection.id, len(self._connections))
+                return False
+            oldest = min(waiting, key=lambda c: c.id)
+            log.warning("connection %d: closed to make room (%d connections open)", oldest.id, MAX_CONNECTIONS)
+            oldest.close()
+            self._connections.discard(oldest)
+        self._connections.add(connection)
+        return True
+
     async def _serve_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connection = Connection(reader, writer)
-        self._connections.add(connection)
+        if not self._admit(connection):
+            connection.close()
+            return
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
@@ -182,6 +206,10 @@ class LocalIpcServer:
             log.warning("connection %d: closing: %s", connection.id, reason)
         except (ConnectionError, OSError) as exc:
             reason = f"socket error: {exc}"
+        except Exception as exc:  # a bug must cost this connection, never the loop or the other clients
+            reason = f"unexpected {type(exc).__name__}: {exc}"
+            log.error("connection %d: closing: %s", connection.id, reason)
+            log.debug("connection %d: details", connection.id, exc_info=True)
         finally:
             self._connections.discard(connection)
             self.subscriptions = [s for s in self.subscriptions if s.connection is not connection]
@@ -191,12 +219,18 @@ class LocalIpcServer:
     async def _read_message(self, connection: Connection) -> es.Message | None:
         """The next message, None on a clean end of stream; FrameError for anything malformed."""
         try:
-            prelude = await connection.reader.readexactly(es.PRELUDE_LEN)
+            prelude = await asyncio.wait_for(connection.reader.readexactly(es.PRELUDE_LEN),
+                                             None if connection.connected else CONNECT_TIMEOUT_S)
         except asyncio.IncompleteReadError as exc:
             if exc.partial:
                 raise es.FrameError(f"truncated prelude ({len(exc.partial)} of {es.PRELUDE_LEN} bytes)") from None
             return None
+        except asyncio.TimeoutError:
+            raise es.FrameError(f"no CONNECT within {CONNECT_TIMEOUT_S:.0f} s") from None
         total = es.parse_prelude(prelude)
+        if not connection.connected and total > MAX_UNAUTHENTICATED_MESSAGE:
+            raise es.FrameError(f"{total}-byte message before CONNECT was accepted "
+                                f"(at most {MAX_UNAUTHENTICATED_MESSAGE})")
         try:
             rest = await asyncio.wait_for(connection.reader.readexactly(total - es.PRELUDE_LEN), FRAME_TIMEOUT_S)
         except asyncio.IncompleteReadError as exc:
@@ -231,7 +265,7 @@ class LocalIpcServer:
 
     def _connect(self, connection: Connection, message: es.Message) -> None:
         try:
-            token = json.loads(message.payload or b"{}").get("authToken", "")
+            token = parse_json(message.payload).get("authToken", "")
         except (ValueError, AttributeError):
             token = ""
         if not isinstance(token, str) or not hmac.compare_digest(token.encode(), self._token):
@@ -270,9 +304,9 @@ class LocalIpcServer:
             if handler is None:
                 raise IpcError("ServiceError", f"gg-ipc-local does not implement {operation}")
             try:
-                request = json.loads(payload or b"{}")
-            except ValueError:
-                raise IpcError("InvalidArgumentsError", "request payload is not JSON") from None
+                request = parse_json(payload)
+            except ValueError as exc:
+                raise IpcError("InvalidArgumentsError", f"request payload is not usable JSON: {exc}") from None
             if not isinstance(request, dict):
                 raise IpcError("InvalidArgumentsError", "request payload must be a JSON object")
             response = await handler(Call(self, connection, stream_id), request)
