@@ -411,6 +411,7 @@ class Settings:
             values = {k: v for k, v in entry if k not in GRABBER_CAMERA_KEYS}
             camera_id = values.pop("id")
             values.setdefault("source", str(folder / f"{camera_id}.jpg"))
+            values.setdefault("grabber_status", "")  # beside this camera's frame, not the shared default's
             if self.state_file and "state_file" not in values:
                 values["state_file"] = str(state.with_name(f"{state.stem}-{camera_id}{state.suffix}"))
             parsed = {}

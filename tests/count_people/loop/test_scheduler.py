@@ -105,3 +105,13 @@ def test_cameras_added_removed_and_changed_without_touching_the_others(tmp_path,
         running.end()
         for feeder in feeders:
             feeder.stop()
+
+
+def test_each_camera_reads_its_own_files_whatever_the_shared_defaults_say(tmp_path):
+    """The component's defaults name the single camera's status file; a camera of a list never inherits it."""
+    settings = Settings().updated({"source": str(tmp_path / "frame.jpg"), "state_file": "counts.json",
+                                   "grabber_status": str(tmp_path / "frame.status.json"),
+                                   "cameras": [{"id": "a"}, {"id": "b", "grabber_status": "/x/b.json"}]})
+    a, b = settings.camera_settings()
+    assert (a.source, a.grabber_status, a.state_file) == (str(tmp_path / "a.jpg"), "", "counts-a.json")
+    assert (b.source, b.grabber_status, b.state_file) == (str(tmp_path / "b.jpg"), "/x/b.json", "counts-b.json")
