@@ -131,8 +131,8 @@ def _connect(ipc: Any, socket_path: str, token: str) -> Any:
 
 def _reason(exc: BaseException) -> str:
     """An SDK exception in a few words: the modelled error's name and message, or the transport failure."""
-    message = getattr(exc, "message", None) or str(exc) or "no answer"
-    return f"{type(exc).__name__}: {message}".splitlines()[0][:200]
+    message = getattr(exc, "message", None) or str(exc)
+    return (f"{type(exc).__name__}: {message}" if message else type(exc).__name__).splitlines()[0][:200]
 
 
 def read_secret_file(path: str) -> str:
