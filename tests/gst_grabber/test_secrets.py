@@ -168,8 +168,9 @@ def test_frames_with_the_credentials_from_a_0400_file(emulator, grabber_factory,
     secret.write_text(CREDENTIALS)
     secret.chmod(0o400)
     grabber = grabber_factory(f"rtsp://127.0.0.1:{emulator.port}/cam1", rtsp_secret_file=secret)
-    wait_for(lambda: frame_id(grabber.frame) or grabber.proc.poll() is not None, 15, 0.05, "a frame")
-    assert grabber.proc.poll() is None, grabber.output.text
+    wait_for(lambda: "frames arriving" in grabber.output.text or grabber.proc.poll() is not None, 15, 0.05,
+             "frames")
+    assert grabber.proc.poll() is None and frame_id(grabber.frame), grabber.output.text
     grabber.stop()
     text = grabber.output.text + grabber.status_file.read_text()
     assert "frames arriving" in text and f"{USER}:***@" in text
