@@ -38,12 +38,8 @@ def build_message(
         {
             "label": det.label,
             "score": round(det.score, 4),
-            "box": [
-                round(min(max(det.box[0] / width, 0.0), 1.0), 4),
-                round(min(max(det.box[1] / height, 0.0), 1.0), 4),
-                round(min(max(det.box[2] / width, 0.0), 1.0), 4),
-                round(min(max(det.box[3] / height, 0.0), 1.0), 4),
-            ],
+            "box": [_unit(det.box[0] / width), _unit(det.box[1] / height),
+                    _unit(det.box[2] / width), _unit(det.box[3] / height)],
         }
         for det in ranked[:max_boxes]
     ]
@@ -64,6 +60,11 @@ def build_message(
         "frame_age_ms": round(frame_age_ms, 1),
         "model": model,
     }
+
+
+def _unit(value: float) -> float:
+    """``value`` clamped to 0..1 and rounded; NaN (a network's 0/0) becomes 0, since JSON has no NaN."""
+    return round(min(max(value, 0.0), 1.0), 4) if value == value else 0.0
 
 
 def encode_message(message: dict[str, Any], limit: int = MAX_PAYLOAD_BYTES) -> bytes:
