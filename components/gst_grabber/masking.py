@@ -17,17 +17,25 @@ MASK = "***"
 _USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)(?P<secret>\S*)@")
 
 
-def url_password(url: str) -> str:
-    """The password part of ``url`` as written (possibly percent-encoded), or ''.
+def split_credentials(url: str) -> tuple[str, str, str]:
+    """(``url`` without its userinfo, user, password), user and password as written (maybe percent-encoded).
 
     Parsed by hand, not with urlsplit: it must also work without a scheme, with an unencoded '@' or '/'
     in the password and with a malformed port, where a parser refuses or splits in the wrong place.
     """
-    rest = url.strip().partition("://")[2] or url.strip()
-    userinfo, sep, _host = rest.rpartition("@")
-    if not sep or ":" not in userinfo:
-        return ""
-    return userinfo.split(":", 1)[1]
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep:
+        scheme, rest = "", url.strip()
+    userinfo, at, host = rest.rpartition("@")
+    if not at:
+        return url.strip(), "", ""
+    user, _, password = userinfo.partition(":")
+    return f"{scheme}{sep}{host}", user, password
+
+
+def url_password(url: str) -> str:
+    """The password part of ``url`` as written (possibly percent-encoded), or ''."""
+    return split_credentials(url)[2]
 
 
 def mask_url(url: str) -> str:
