@@ -13,14 +13,11 @@ import zipfile
 from pathlib import Path
 
 import jsonschema
-import pytest
 import yaml
 from ggctl.cli import main
 from ggctl.project import COUNTER, load_components
 from local_stack.stack import REPO_ROOT, LocalStack, StackOptions
 from support import Subscriber, message_schema, shared_path, wait_for
-
-pytestmark = pytest.mark.clean_install
 
 BODY_MODEL = "models/yolo-fastest/yolo-fastest-1.1_body"
 STADTMITTE = "footage/TUD-Stadtmitte/TUD-Stadtmitte.mp4"
