@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Several cameras on one model: total fps, per-camera fairness and RSS for N cameras, and batching.
 
-Each N runs in a fresh process (so its peak RSS is its own): N frame files refreshed as fast as the
-feeders can (uncapped cameras), one counter (``MultiCameraLoop``) with the body model from ../shared,
+Each N runs in a fresh process (so its peak RSS is its own): N frame files refreshed at 30 fps (the
+grabber uncapped), one counter (``MultiCameraLoop``) with the body model from ../shared,
 stdout publishing to /dev/null, for ``--seconds``. ``--batching`` times GluonCV forward passes of 4
 frames as one batch against 4 single passes, to decide whether batching cameras pays on this CPU.
 
@@ -46,9 +46,9 @@ def run_cameras(count: int, seconds: float) -> dict:
     })
     stop = threading.Event()
 
-    def feed(path: Path) -> None:  # a camera faster than the detector: a new frame every 10 ms
+    def feed(path: Path) -> None:  # an uncapped 30 fps camera: faster than the detector shares out
         index = 0
-        while not stop.wait(0.01):
+        while not stop.wait(1 / 30):
             temporary = path.with_suffix(".tmp")
             temporary.write_bytes(jpegs[index % len(jpegs)])
             os.replace(temporary, path)
