@@ -3,14 +3,16 @@
 Why: with ``rtsp_secret_arn`` only the secret's ARN is configuration; the password never sits in the
 deployment document, the recipe or the container's environment (``docker inspect``). The grabber asks the
 nucleus for the value once, before any camera starts, and keeps it in memory: from then on it is a camera URL
-with a password like any other (masked in logs and the status file, kept out of argv by the pipeline).
+with a password like one given in ``GRABBER_RTSP_URL`` (masked in logs and the status file; the pipeline
+decides how the child process gets it).
 
 The secret's value is either
 
 - a JSON object ``{"username": "...", "password": "..."}``: combined with the configured camera URL
   (``GRABBER_RTSP_URL``), which must then hold no credentials of its own; or
 - a whole camera URL ``rtsp://user:password@host:554/path`` (the shape Kinesis Video Streams' edge agent
-  takes, ``MediaUriSecretArn``), with ``GRABBER_RTSP_URL`` left empty.
+  takes: StartEdgeConfigurationUpdate, ``MediaSourceConfig.MediaUriSecretArn``), with ``GRABBER_RTSP_URL``
+  left empty.
 
 In a Docker container the nucleus's IPC socket and the component's token reach the grabber as the Greengrass
 developer guide describes ("Run a Docker container", section "Use interprocess communication in Docker
