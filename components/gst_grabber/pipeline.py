@@ -1,7 +1,8 @@
 """Turns a :class:`GrabberConfig` into a ``gst-launch-1.0`` argument list.
 
-Order matters for CPU: decode (unavoidable for inter-coded video) -> drop frames to the rate cap ->
-scale -> JPEG. Frames the cap drops are never scaled or encoded. ``multifilesink`` writes each
+Order matters for CPU: decode (every frame for inter-coded video, or only keyframes where they
+reach the rate cap: ``keyframes``) -> drop frames to the rate cap -> scale -> JPEG. Frames the cap
+drops are never scaled or encoded. ``multifilesink`` writes each
 JPEG with ``g_file_set_contents`` (temporary file + rename), so readers never see a partial file.
 """
 
@@ -13,22 +14,36 @@ from gst_grabber.config import GrabberConfig
 from gst_grabber.preflight import element_names
 
 _PROTOCOLS = {"tcp": "tcp", "udp": "udp", "auto": "tcp+udp+udp-mcast"}
-_DECODERS = {
-    "h264": ["rtph264depay", "!", "avdec_h264"],
-    "h265": ["rtph265depay", "!", "avdec_h265"],
-    "auto": ["decodebin"],
+#: Depayloader, parser and decoder per codec; the parser marks which access units are keyframes.
+CODEC_ELEMENTS = {
+    "h264": ("rtph264depay", "h264parse", "avdec_h264"),
+    "h265": ("rtph265depay", "h265parse", "avdec_h265"),
 }
 
 
-def pipeline_elements(config: GrabberConfig) -> List[str]:
-    """The pipeline description as gst-launch tokens (one argv entry each, so no shell quoting)."""
-    tokens = [
+def source_elements(config: GrabberConfig) -> List[str]:
+    """The camera's RTP video stream, as gst-launch tokens."""
+    return [
         "rtspsrc", f"location={config.url}", f"protocols={_PROTOCOLS[config.transport]}",
         f"latency={config.latency_ms}", "!",
         # Only the video stream: an audio track would otherwise be linked to the decoder too.
-        "application/x-rtp,media=video", "!",
-        *_DECODERS[config.codec], "!",
+        "application/x-rtp,media=video",
     ]
+
+
+def decode_elements(codec: str, keyframes_only: bool = False) -> List[str]:
+    """Depayload and decode every frame, or parse, drop the inter-coded access units and decode keyframes."""
+    if codec not in CODEC_ELEMENTS:
+        return ["decodebin"]
+    depay, parse, decoder = CODEC_ELEMENTS[codec]
+    if keyframes_only:
+        return [depay, "!", parse, "!", "identity", "drop-buffer-flags=delta-unit", "!", decoder]
+    return [depay, "!", decoder]
+
+
+def pipeline_elements(config: GrabberConfig, keyframes_only: bool = False) -> List[str]:
+    """The pipeline description as gst-launch tokens (one argv entry each, so no shell quoting)."""
+    tokens = [*source_elements(config), "!", *decode_elements(config.codec, keyframes_only), "!"]
     if config.max_fps > 0:
         tokens += ["videorate", "drop-only=true", f"max-rate={config.max_fps}", "!"]
     if config.max_width > 0:
@@ -43,9 +58,9 @@ def pipeline_elements(config: GrabberConfig) -> List[str]:
     return tokens
 
 
-def launch_command(config: GrabberConfig) -> List[str]:
+def launch_command(config: GrabberConfig, keyframes_only: bool = False) -> List[str]:
     """Full argv of the child: ``-e`` is absent on purpose; stopping needs no EOS flush of a JPEG sink."""
-    return [config.gst_launch, "-q", *pipeline_elements(config)]
+    return [config.gst_launch, "-q", *pipeline_elements(config, keyframes_only)]
 
 
 def required_elements(config: GrabberConfig) -> List[str]:

@@ -24,6 +24,7 @@ from typing import Deque, Optional, Sequence, Tuple
 from frame_handoff import BACKOFF, RUNNING, STARTING, STOPPED
 
 from gst_grabber.config import GrabberConfig
+from gst_grabber.keyframes import keyframes_only
 from gst_grabber.masking import Masker
 from gst_grabber.pipeline import launch_command
 from gst_grabber.status import GrabberStatus, write_atomic
@@ -117,7 +118,7 @@ class Grabber:
         self.status.state = STARTING
         self._write_status(force=True)
         output: Deque[str] = collections.deque(maxlen=40)
-        command = launch_command(cfg)
+        command = launch_command(cfg, keyframes_only(cfg))  # measured per attempt: a camera may be reconfigured
         self.log.debug("attempt %d: %s", self.status.attempt, " ".join(command))
         try:
             proc = subprocess.Popen(
