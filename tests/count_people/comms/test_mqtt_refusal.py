@@ -56,6 +56,25 @@ def test_a_wildcard_topic_is_rejected_without_reconnecting(mosquitto, publisher_
     subscriber.close()
 
 
+def test_a_broker_that_drops_the_client_on_publish_gets_one_attempt_per_backoff_step(tmp_path, publisher_factory):
+    """Connect succeeds, the publish makes the broker hang up (packet over its max_packet_size): the reconnect
+    after a failed send waits its backoff step too (it used to reconnect at once, as fast as messages came)."""
+    broker = Mosquitto(tmp_path)
+    with open(broker.argv[-1], "a") as handle:
+        handle.write("max_packet_size 200\n")
+    broker.start()
+    try:
+        publisher = publisher_factory(broker.url, qos=0, queue_size=1000)
+        publisher.backoff = Backoff(first=0.2, cap=0.4)
+        for _ in range(1000):
+            publisher.publish("t", b"x" * 1000)
+        time.sleep(3.0)
+        attempts = connections(broker) - 1  # the start-up probe of the port
+        assert 2 <= attempts <= 3.0 / 0.2 + 2, broker.log.read_text()[-2000:]
+    finally:
+        broker.stop()
+
+
 def test_a_link_that_connects_but_cannot_send_backs_off_between_attempts(publisher_factory):
     """A listener that accepts, acknowledges nothing and closes: one attempt per backoff step, no spinning."""
     accepted: list[float] = []
