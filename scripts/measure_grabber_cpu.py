@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Grabber CPU use (percent of one core) for emulated 1280x720 30 fps cameras at several rate caps.
 
-Starts ``rtsp-emulator`` (shared footage or test pattern) on a free loopback port, then for each cap runs one
+Starts ``rtsp-emulator`` (shared footage or test pattern) on a free loopback port, measures the stream's
+keyframe interval (what decides keyframe-only decoding at low caps), then for each cap runs one
 ``gst-grabber`` natively with ``--cameras N`` cameras (all reading the emulator's one shared mount, so the
 emulator encodes once), waits for frames, and samples user+system CPU time from /proc: the whole grabber
 (supervisor and its ``gst-launch-1.0`` children), and each camera's child. The emulator's CPU is not counted.
+``--grabber-pythonpath`` runs the grabber of another checkout (e.g. ``git worktree add`` of an earlier
+commit) against the same stream, for before/after numbers.
 
     .venv/bin/python scripts/measure_grabber_cpu.py [--caps 30 5 1] [--seconds 20] [--cameras 1 2 4]
 """
@@ -22,7 +25,9 @@ import time
 from pathlib import Path
 from typing import List, Optional, Tuple
 
+from gst_grabber.config import load_config
 from gst_grabber.cpu import cpu_seconds, descendants, tree_cpu_seconds
+from gst_grabber.keyframes import measure_interval
 from local_stack.services import free_port
 
 BIN = Path(sys.executable).parent
@@ -37,13 +42,16 @@ def wait_for_frames(paths: List[Path], timeout: float) -> None:
         time.sleep(0.05)
 
 
-def measure(url: str, cap: int, cameras: int, seconds: float, workdir: Path) -> Tuple[float, List[float], float]:
+def measure(url: str, cap: int, cameras: int, seconds: float, workdir: Path,
+            pythonpath: Optional[str] = None) -> Tuple[float, List[float], float]:
     """(grabber CPU in total, CPU of each camera's gst-launch, frames written per second per camera)."""
     out = workdir / f"cap{cap}-n{cameras}"
     out.mkdir()
     ids = [f"cam{i}" for i in range(1, cameras + 1)]
     (out / "cameras.json").write_text(json.dumps({"cameras": [{"id": c, "rtsp_url": url} for c in ids]}))
     env = {**os.environ, "GRABBER_OUTPUT_DIR": str(out), "GRABBER_MAX_FPS": str(cap)}
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
     proc = subprocess.Popen([str(BIN / "gst-grabber"), "--cameras", str(out / "cameras.json")], env=env,
                             stderr=subprocess.DEVNULL)
     frames = [out / f"{c}.jpg" for c in ids]
@@ -85,6 +93,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                         "TUD-Stadtmitte footage when present, else the test pattern)")
     parser.add_argument("--size", default="1280x720")
     parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument("--grabber-pythonpath", help="PYTHONPATH of the measured gst-grabber (another checkout's "
+                        "components folder)")
     args = parser.parse_args(argv)
     port = free_port()
     emulator = subprocess.Popen(
@@ -96,14 +106,17 @@ def main(argv: Optional[List[str]] = None) -> int:
         if "serving" not in (emulator.stdout.readline() or ""):
             raise SystemExit("measure: rtsp-emulator did not start")
         url = f"rtsp://127.0.0.1:{port}/cam1"
-        print(f"stream: {args.size} {args.fps} fps H.264 from {Path(args.source).name}; {os.cpu_count()} CPUs; "
-              f"{args.seconds:g} s per cap")
+        interval = measure_interval(load_config([], {"GRABBER_RTSP_URL": url}), timeout=15)
+        print(f"stream: {args.size} {args.fps} fps H.264 from {Path(args.source).name}, keyframe interval "
+              f"{'unknown' if interval is None else f'{interval:.2f} s'}; {os.cpu_count()} CPUs; "
+              f"{args.seconds:g} s per cap; grabber from {args.grabber_pythonpath or 'this checkout'}")
         print("| cap (fps) | cameras | frames written/s per camera | grabber CPU, all cameras (% of one core) | "
               "per camera's gst-launch: mean (min-max) |\n|---|---|---|---|---|")
         with tempfile.TemporaryDirectory() as tmp:
             for cap in args.caps:
                 for cameras in args.cameras:
-                    total, per_camera, rate = measure(url, cap, cameras, args.seconds, Path(tmp))
+                    total, per_camera, rate = measure(url, cap, cameras, args.seconds, Path(tmp),
+                                                      args.grabber_pythonpath)
                     spread = f"{sum(per_camera) / len(per_camera):.1f} ({min(per_camera):.1f}-{max(per_camera):.1f})"
                     print(f"| {cap or 'none'} | {cameras} | {rate:.1f} | {total:.1f} | {spread} |", flush=True)
     finally:

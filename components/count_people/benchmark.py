@@ -91,15 +91,18 @@ def _mean_ms(samples: Sequence[float]) -> float:
     return round(statistics.fmean(samples), 3)
 
 
-def benchmark(settings: Settings, image: np.ndarray, frames: int = 200, warmup: int = 10) -> dict[str, Any]:
+def benchmark(settings: Settings, image: np.ndarray, frames: int = 200, warmup: int = 10,
+              detector: Detector | None = None) -> dict[str, Any]:
     """Forward-only and end-to-end time per frame (ms), per-stage means, fps and peak RSS.
 
     ``warmup`` frames go through both paths untimed first (graph set-up, caches, allocator).
+    ``detector``: one already loaded from ``settings`` (to interleave runs of several; load_s is then 0).
     """
     started = time.perf_counter()
-    detector = create_detector(settings)
-    detector.load()
-    detector.check_classes(settings.classes)
+    if detector is None:
+        detector = create_detector(settings)
+        detector.load()
+        detector.check_classes(settings.classes)
     load_s = time.perf_counter() - started
     staged = isinstance(detector, StagedDetector)
 
@@ -152,6 +155,7 @@ def benchmark(settings: Settings, image: np.ndarray, frames: int = 200, warmup: 
     return {
         "detector": settings.detector,
         "model": detector.name,
+        "precision": detector.precision,
         "frame_size": [image.shape[1], image.shape[0]],
         "frames": frames,
         "load_s": round(load_s, 2),
@@ -200,7 +204,8 @@ def main(argv: Sequence[str]) -> int:
     width, height = result["frame_size"]
     stages = ", ".join(f"{stage} {value:.2f}" for stage, value in result["stages_ms"].items() if value is not None)
     print(
-        f"{result['detector']} {result['model']} on {width}x{height}, {result['frames']} frames:\n"
+        f"{result['detector']} {result['model']} ({result['precision']}) on {width}x{height}, "
+        f"{result['frames']} frames:\n"
         f"  forward only   {result['forward_ms']:.2f} ms\n"
         f"  end to end     {result['end_to_end_ms']:.2f} ms ({result['fps']:.1f} fps, "
         f"{result['overhead_pct']:+.1f}% over forward)\n"

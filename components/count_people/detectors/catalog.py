@@ -25,7 +25,7 @@ CATALOG: dict[str, Mapping[str, Any]] = {
     "yolo-fastest-1.1.cfg": _YOLO_FASTEST_COCO,
     "yolo-fastest-1.1-xl.cfg": _YOLO_FASTEST_COCO,
     # YOLOX-Nano (Megvii, 416x416 in the graph): raw grid output, BGR 0..255, top-left letterbox.
-    "yolox_nano_416_coco.onnx": {"output_layout": "yolox", "labels": "coco.names", "threshold": 0.4,
+    "yolox_nano_416_coco.onnx": {"output_layout": "yolox", "labels": "coco.names", "threshold": 0.45,
                                  "nms_threshold": 0.45},
     # NanoDet-m (416x416 in the graph), also published in OpenCV Zoo under the second name.
     "nanodet_m_416_coco.onnx": _NANODET,
