@@ -20,7 +20,7 @@ import time
 from typing import Iterable, List, Optional
 
 from gst_grabber.config import GrabberConfig
-from gst_grabber.pipeline import CODEC_ELEMENTS, source_elements
+from gst_grabber.pipeline import CODEC_ELEMENTS, child_command, launch_environment, source_elements
 from gst_grabber.preflight import MissingElement, gst_inspect_exists, missing_elements
 
 log = logging.getLogger("gst_grabber.keyframes")
@@ -38,8 +38,8 @@ _BUFFER = re.compile(r"last-message = chain .*?pts: (\d+):(\d+):(\d+\.\d+).*?fla
 def probe_command(config: GrabberConfig) -> List[str]:
     """A parse-only pipeline that prints every access unit's timestamp and flags (``identity`` verbose)."""
     depay, parse, _ = CODEC_ELEMENTS[config.codec]
-    return [config.gst_launch, "-v", *source_elements(config), "!", depay, "!", parse, "!",
-            "identity", "silent=false", "!", "fakesink", "sync=false"]
+    return child_command("-v", *source_elements(config), "!", depay, "!", parse, "!",
+                         "identity", "silent=false", "!", "fakesink", "sync=false")
 
 
 def keyframe_times(lines: Iterable[str]) -> Iterable[float]:
@@ -64,8 +64,9 @@ def interval_of(times: Iterable[float], count: int = KEYFRAMES) -> Optional[floa
 def measure_interval(config: GrabberConfig, timeout: float) -> Optional[float]:
     """Keyframe interval of the camera's stream in seconds, or None if it could not be measured in time."""
     try:
-        proc = subprocess.Popen(probe_command(config), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, text=True, errors="replace", start_new_session=True)
+        proc = subprocess.Popen(probe_command(config), env=launch_environment(config), stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, errors="replace",
+                                start_new_session=True)
     except OSError:
         return None
     timer = threading.Timer(timeout, proc.kill)  # a silent camera must not hold the grabber up

@@ -5,6 +5,8 @@ child parses the same description (``Gst.parse_launchv``), then sets the element
 ``user-id`` and ``user-pw`` (rtspsrc's credential properties) from its environment, which only its
 owner and root can read. It runs until end of stream or an error, printed the way gst-launch
 prints it (``ERROR: from element ...``, exit 1), and stops cleanly on SIGINT or SIGTERM (exit 0).
+With ``-v`` it prints each ``last-message`` notification as gst-launch -v does (what the keyframe
+probe's ``identity silent=false`` reports per buffer).
 
 It talks to libgstreamer through ctypes: the grabber image stays standard-library Python with
 GStreamer's own packages, no PyGObject.
@@ -28,6 +30,7 @@ SOURCE_NAME = "camera"
 _STATE_NULL, _STATE_PLAYING = 1, 4
 _MESSAGE_EOS, _MESSAGE_ERROR = 1 << 0, 1 << 1
 _POLL_NS = 100_000_000
+_DEEP_NOTIFY = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
 
 
 class _GError(ctypes.Structure):
@@ -56,11 +59,33 @@ def _bind() -> tuple[ctypes.CDLL, ctypes.CDLL]:
                                             ctypes.POINTER(ctypes.c_char_p)]
     gst.gst_mini_object_unref.argtypes = [pointer]
     gst.gst_object_unref.argtypes = [pointer]
+    gst.gst_object_get_path_string.restype = pointer
+    gst.gst_object_get_path_string.argtypes = [pointer]
     gobject.g_object_set.argtypes = None  # variadic: name, value, ..., NULL
+    gobject.g_object_get.argtypes = None
+    gobject.g_param_spec_get_name.restype = ctypes.c_char_p
+    gobject.g_param_spec_get_name.argtypes = [pointer]
+    gobject.g_signal_connect_data.argtypes = [pointer, ctypes.c_char_p, _DEEP_NOTIFY, pointer, pointer, ctypes.c_int]
     return gst, gobject
 
 
-def run(description: Sequence[str], user: str, password: str) -> int:
+def _print_last_messages(gst: ctypes.CDLL, gobject: ctypes.CDLL, pipeline: int) -> object:
+    """Print ``PATH: last-message = VALUE`` per notification; returns the callback, to be kept alive."""
+
+    def notified(_pipeline: int, element: int, spec: int, _data: int) -> None:
+        if gobject.g_param_spec_get_name(spec) != b"last-message":
+            return
+        value = ctypes.c_char_p()
+        gobject.g_object_get(ctypes.c_void_p(element), b"last-message", ctypes.byref(value), None)
+        path = ctypes.string_at(gst.gst_object_get_path_string(element)).decode(errors="replace")
+        print(f"{path}: last-message = {(value.value or b'').decode(errors='replace')}", flush=True)
+
+    callback = _DEEP_NOTIFY(notified)
+    gobject.g_signal_connect_data(pipeline, b"deep-notify", callback, None, None, 0)
+    return callback
+
+
+def run(description: Sequence[str], user: str, password: str, verbose: bool = False) -> int:
     gst, gobject = _bind()
     gst.gst_init(None, None)
     argv = (ctypes.c_char_p * (len(description) + 1))(*[token.encode() for token in description], None)
@@ -76,6 +101,7 @@ def run(description: Sequence[str], user: str, password: str) -> int:
                              None)
     if source:
         gst.gst_object_unref(source)
+    keep = _print_last_messages(gst, gobject, pipeline) if verbose else None  # noqa: F841 - held while running
     stopping = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.append(True))
@@ -110,8 +136,9 @@ def _print_error(gst: ctypes.CDLL, message: int) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     description = list(sys.argv[1:] if argv is None else argv)
+    verbose = description[:1] == ["-v"]
     user, password = os.environ.pop(USER_ENV, ""), os.environ.pop(PASSWORD_ENV, "")
-    return run(description, user, password)
+    return run(description[1:] if verbose else description, user, password, verbose)
 
 
 if __name__ == "__main__":

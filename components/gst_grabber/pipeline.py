@@ -1,4 +1,4 @@
-"""Turns a :class:`GrabberConfig` into a ``gst-launch-1.0`` argument list.
+"""Turns a :class:`GrabberConfig` into the argv and environment of the pipeline child (``gst_grabber.launch``).
 
 Order matters for CPU: decode (every frame for inter-coded video, or only keyframes where they
 reach the rate cap: ``keyframes``) -> drop frames to the rate cap -> scale -> JPEG. Frames the cap
@@ -8,9 +8,14 @@ JPEG with ``g_file_set_contents`` (temporary file + rename), so readers never se
 
 from __future__ import annotations
 
-from typing import List
+import os
+import sys
+from typing import Dict, List
+from urllib.parse import unquote
 
+from gst_grabber import launch
 from gst_grabber.config import GrabberConfig
+from gst_grabber.masking import split_credentials
 from gst_grabber.preflight import element_names
 
 _PROTOCOLS = {"tcp": "tcp", "udp": "udp", "auto": "tcp+udp+udp-mcast"}
@@ -22,9 +27,11 @@ CODEC_ELEMENTS = {
 
 
 def source_elements(config: GrabberConfig) -> List[str]:
-    """The camera's RTP video stream, as gst-launch tokens."""
+    """The camera's RTP video stream, as gst-launch tokens; its user and password are not among them (argv
+    shows in ``ps``): ``launch_environment`` hands them to the child."""
     return [
-        "rtspsrc", f"location={config.url}", f"protocols={_PROTOCOLS[config.transport]}",
+        "rtspsrc", f"name={launch.SOURCE_NAME}", f"location={split_credentials(config.url)[0]}",
+        f"protocols={_PROTOCOLS[config.transport]}",
         f"latency={config.latency_ms}", "!",
         # Only the video stream: an audio track would otherwise be linked to the decoder too.
         "application/x-rtp,media=video",
@@ -58,9 +65,21 @@ def pipeline_elements(config: GrabberConfig, keyframes_only: bool = False) -> Li
     return tokens
 
 
+def child_command(*args: str) -> List[str]:
+    """argv of ``gst_grabber.launch``, gst-launch-1.0 with the credentials from ``launch_environment``."""
+    return [sys.executable, "-m", "gst_grabber.launch", *args]
+
+
 def launch_command(config: GrabberConfig, keyframes_only: bool = False) -> List[str]:
-    """Full argv of the child: ``-e`` is absent on purpose; stopping needs no EOS flush of a JPEG sink."""
-    return [config.gst_launch, "-q", *pipeline_elements(config, keyframes_only)]
+    """Full argv of the child; no EOS flush at stop on purpose (a JPEG sink needs none)."""
+    return child_command(*pipeline_elements(config, keyframes_only))
+
+
+def launch_environment(config: GrabberConfig) -> Dict[str, str]:
+    """The child's environment: ours plus the camera's decoded credentials (readable by its owner only)."""
+    _, user, password = split_credentials(config.url)
+    secret = {launch.USER_ENV: unquote(user), launch.PASSWORD_ENV: unquote(password)} if user else {}
+    return {**os.environ, **secret}
 
 
 def required_elements(config: GrabberConfig) -> List[str]:

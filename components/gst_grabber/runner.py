@@ -26,7 +26,7 @@ from frame_handoff import BACKOFF, RUNNING, STARTING, STOPPED
 from gst_grabber.config import GrabberConfig
 from gst_grabber.keyframes import keyframes_only
 from gst_grabber.masking import Masker
-from gst_grabber.pipeline import launch_command
+from gst_grabber.pipeline import launch_command, launch_environment
 from gst_grabber.status import GrabberStatus, write_atomic
 
 log = logging.getLogger("gst_grabber")
@@ -124,9 +124,10 @@ class Grabber:
             proc = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                 text=True, errors="replace", start_new_session=True, preexec_fn=_die_with_parent,
+                env=launch_environment(cfg),
             )
         except OSError as exc:
-            return AttemptResult(f"cannot start {cfg.gst_launch}: {exc.strerror}", False)
+            return AttemptResult(f"cannot start the pipeline ({command[0]}): {exc.strerror}", False)
         self.child = proc
         reader = threading.Thread(target=self._read_output, args=(proc, output), daemon=True)
         reader.start()

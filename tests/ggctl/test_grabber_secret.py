@@ -50,13 +50,7 @@ FORMS = (PASSWORD, quote(PASSWORD, safe=""))
 
 
 class PasswordInArgv(AssertionError):
-    """The password in a process's command line: gst-launch-1.0 gets the camera URL in its argv."""
-
-
-#: The grabber's child still takes the camera URL (with the password) as an argv token until issue 15 moves the
-#: credentials to rtspsrc's user-id/user-pw. Strict: once it has, these tests pass and the marker must go.
-ARGV_UNTIL_ISSUE_15 = pytest.mark.xfail(raises=PasswordInArgv, strict=True,
-                                        reason="gst-launch argv holds the camera URL until issue 15")
+    """The password in a process's command line (ps): the pipeline child takes it from its environment."""
 
 
 def absent(text: str, where: str, error: type[AssertionError] = AssertionError) -> None:
@@ -181,7 +175,6 @@ def counter_views(frame: Path, workdir: Path) -> str:
     return metrics + health + log.read_text()
 
 
-@ARGV_UNTIL_ISSUE_15
 def test_grabber_reads_the_camera_password_from_the_secret(aws: Aws, components: dict, tmp_path: Path, ipc,
                                                            auth_emulator: Emulator) -> None:
     camera_url = f"rtsp://127.0.0.1:{auth_emulator.port}/cam1"  # the URL without credentials
@@ -221,7 +214,6 @@ def test_grabber_reads_the_camera_password_from_the_secret(aws: Aws, components:
 
 
 @pytest.mark.docker
-@ARGV_UNTIL_ISSUE_15
 def test_the_container_gets_the_ipc_socket_and_no_password(docker_engine, monkeypatch, aws: Aws, tmp_path: Path,
                                                            ipc, auth_emulator: Emulator) -> None:
     """The image built by `ggctl build --secrets`, started by the rendered Run script: `docker inspect` shows the

@@ -67,3 +67,11 @@ def test_a_wrong_password_is_one_gst_launch_style_error(emulator, tmp_path):
     assert refused.wait(60) == 1
     output = refused.stdout.read()
     assert output.startswith(f"ERROR: from element {SOURCE_NAME}: Unauthorized"), output
+
+
+def test_verbose_prints_last_messages_like_gst_launch():
+    require_gstreamer()
+    done = child(["-v", "videotestsrc", "num-buffers=4", "!", "identity", "silent=false", "!", "fakesink"])
+    assert done.wait(30) == 0
+    chains = [line for line in done.stdout.read().splitlines() if "last-message = chain" in line]
+    assert len(chains) == 4 and chains[0].startswith("/GstPipeline:pipeline0/GstIdentity:identity0: ")
