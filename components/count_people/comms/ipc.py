@@ -11,7 +11,8 @@ message and are counted; anything else means the connection is gone.
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Mapping
 
 from count_people.comms.base import DestinationUnavailable, MessageRejected, QueuedPublisher
 from count_people.config import Settings
@@ -45,15 +46,35 @@ def require_ipc(environ: Mapping[str, str] | None = None) -> tuple[str, str]:
     return found
 
 
+class CallbackExecutor(ThreadPoolExecutor):
+    """The client's callback executor, quiet once shut down.
+
+    ``GreengrassCoreIPCClientV2.close`` shuts its executor down while the connection's streams are still
+    closing; each stream's ``on_stream_closed`` then meets ``submit`` raising RuntimeError, which the SDK
+    re-raises (its test of ``ignore_executor_exceptions`` is inverted there: awsiotsdk 1.31.0,
+    awsiot/greengrasscoreipc/clientv2.py, ``__create_stream_handler``) and the CRT prints as a traceback at
+    every stop. A callback after shutdown has nothing left to do: it is dropped.
+    """
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        try:
+            return super().submit(fn, *args, **kwargs)
+        except RuntimeError:  # shut down
+            dropped: Future = Future()
+            dropped.cancel()
+            return dropped
+
+
 def connect_ipc(environ: Mapping[str, str] | None = None, executor: Any = True) -> Any:
     """A connected ``GreengrassCoreIPCClientV2``; raises the SDK's exception when the socket does not
-    answer or refuses the token, so callers can retry."""
+    answer or refuses the token, so callers can retry. ``executor=True``: callbacks run on a
+    :class:`CallbackExecutor`."""
     import awsiot.greengrasscoreipc as ipc
     from awsiot.greengrasscoreipc.clientv2 import GreengrassCoreIPCClientV2
 
     socket_path, token = require_ipc(environ)
     client = ipc.connect(ipc_socket=socket_path, authtoken=token, timeout=CONNECT_TIMEOUT_S)
-    return GreengrassCoreIPCClientV2(client=client, executor=executor)
+    return GreengrassCoreIPCClientV2(client=client, executor=CallbackExecutor() if executor is True else executor)
 
 
 def rejection(exc: BaseException) -> str | None:
