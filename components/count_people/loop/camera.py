@@ -19,7 +19,7 @@ from count_people.stats import FpsWindow, StatsLine
 
 log = logging.getLogger("count_people")
 
-SOURCE_KEYS = frozenset({"source", "poll_interval"})
+SOURCE_KEYS = frozenset({"source", "poll_interval", "max_frame_pixels"})
 PUBLISHER_KEYS = frozenset({"publish", "qos", "queue_size", "local_pubsub"})
 
 
