@@ -24,6 +24,8 @@ log = logging.getLogger("count_people.detectors.onnxruntime")
 #: QOperator (QLinearConv ...) with per-channel weights agreed best with FP32 here (QDQ per-tensor, the only
 #: QDQ that opset 11 allows, lost most of YOLOX's scores); README "INT8" has the measurements.
 QUANT_FORMAT = "QOperator"
+#: How activation ranges are set from the calibration frames (onnxruntime.quantization.CalibrationMethod).
+CALIBRATION = "MinMax"
 #: The decoding tail stays FP32: one quantization range cannot hold box offsets and probabilities at once.
 FP32_OPS = frozenset({"Concat", "Reshape", "Transpose", "Sigmoid", "Softmax"})
 
@@ -79,7 +81,7 @@ class OnnxRuntimeDetector(YoloDetector):
         """Cache folder of this model's INT8 version (``model.onnx`` inside once made)."""
         ort = _onnxruntime()
         return cache_entry(self.config.model_cache, self.config.model, None, self.input_size,
-                           f"onnxruntime {ort.__version__} {QUANT_FORMAT}")
+                           f"onnxruntime {ort.__version__} {QUANT_FORMAT} {CALIBRATION} FP32 {sorted(FP32_OPS)}")
 
     def use_int8(self) -> None:
         """Static INT8 quantization (calibrated activations, per-channel weights), made once and cached."""
@@ -105,7 +107,13 @@ class OnnxRuntimeDetector(YoloDetector):
     def quantize(self, blobs: list[np.ndarray], entry: Path) -> None:
         """Write ``entry/model.onnx``, the model quantized with activation ranges measured on ``blobs``."""
         import onnx
-        from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+        from onnxruntime.quantization import (
+            CalibrationDataReader,
+            CalibrationMethod,
+            QuantFormat,
+            QuantType,
+            quantize_static,
+        )
         from onnxruntime.quantization.shape_inference import quant_pre_process
 
         name = self._input_name
@@ -134,7 +142,8 @@ class OnnxRuntimeDetector(YoloDetector):
             tail = [node.name for node in prepared.graph.node if node.op_type in FP32_OPS]
             quantize_static(str(staging / "prepared.onnx"), str(staging / "model.onnx"), Frames(),
                             quant_format=getattr(QuantFormat, QUANT_FORMAT), per_channel=True,
-                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, nodes_to_exclude=tail)
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, nodes_to_exclude=tail,
+                            calibrate_method=getattr(CalibrationMethod, CALIBRATION))
             for temporary in ("inputs.onnx", "prepared.onnx"):
                 (staging / temporary).unlink()
             publish_entry(staging, entry)
