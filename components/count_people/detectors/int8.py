@@ -100,14 +100,14 @@ def calibration_images(source: str, count: int, wait: float = FRAME_FILE_WAIT_S,
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         frames = [image for p in _evenly(files, count) if (image := cv2.imread(str(p), cv2.IMREAD_COLOR)) is not None]
-    elif path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+    elif path.suffix.lower() in IMAGE_SUFFIXES:  # the grabber's frame file, which may not exist yet
         frames = _frame_file(path, count, wait, stop)
     elif path.is_file():
         capture = cv2.VideoCapture(str(path))
         frames = _video_frames(capture, count) if capture.isOpened() else []
         capture.release()
     else:
-        frames = _frame_file(path, count, wait, stop) if wait > 0 else []
+        frames = []
     if not frames:
         raise UserError(f"no calibration frames could be read from {source!r}; set calibration_source to a video, "
                         "an image folder or the grabber's frame file, or run count-people calibrate")

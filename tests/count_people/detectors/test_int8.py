@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
 
 import cv2
 import numpy as np
 import pytest
 from count_people.cli import main as count_people
 from count_people.config import Settings
-from count_people.detectors import create_detector
+from count_people.detectors import create_detector, detector_config
+from count_people.detectors.int8 import calibration_images
 from count_people.detectors.onnxruntime import OnnxRuntimeDetector
 from count_people.errors import UserError
 from gluoncv_params import FAST_GLUONCV_MODEL, make_gluoncv_params
@@ -62,11 +66,38 @@ def test_calibrate_makes_the_cache_that_the_counter_then_loads(tmp_path, capsys)
         assert np.mean([d.score for d in got]) == pytest.approx(np.mean([d.score for d in expected]), abs=0.1)
 
 
+@pytest.mark.shared
 def test_int8_needs_calibration_frames_it_can_read(tmp_path):
     pytest.importorskip("onnxruntime", reason="the onnxruntime extra is not installed")
-    with pytest.raises(UserError, match="no calibration frames could be read") as caught:
-        loaded(settings(tmp_path, precision="int8", calibration_source=str(tmp_path / "empty.mp4")))
-    assert "\n" not in str(caught.value)
+    (tmp_path / "empty").mkdir()
+    for source in ("absent.mp4", "empty"):
+        with pytest.raises(UserError, match="no calibration frames could be read") as caught:
+            loaded(settings(tmp_path, precision="int8", calibration_source=str(tmp_path / source)))
+        assert "\n" not in str(caught.value)
+
+
+def test_a_live_frame_file_gives_each_new_frame_once(tmp_path):
+    frame = tmp_path / "frame.jpg"
+    stop = threading.Event()
+
+    def grabber() -> None:  # replaces the file atomically, as gst-grabber does
+        for value in range(1, 6):
+            cv2.imwrite(str(tmp_path / "next.jpg"), np.full((48, 64, 3), value * 40, np.uint8))
+            os.replace(tmp_path / "next.jpg", frame)
+            time.sleep(0.2)
+
+    writer = threading.Thread(target=grabber)
+    writer.start()
+    images = calibration_images(str(frame), 3, wait=10, stop=stop)
+    writer.join()
+    assert len(images) == 3 and len({int(image.mean()) for image in images}) == 3
+
+
+def test_precision_reloads_the_detector_and_calibration_keys_do_not():
+    for detector in ("gluoncv", "onnxruntime"):
+        keys = detector_config(Settings().updated({"detector": detector})).reload_keys()
+        assert "precision" in keys and "model_defaults" in keys
+        assert not keys & {"calibration_source", "calibration_frames", "model_cache", "source"}
 
 
 @pytest.mark.shared
