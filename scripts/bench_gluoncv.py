@@ -109,7 +109,7 @@ def main() -> int:
     args = parser.parse_args()
     image = load_frame(args.image if Path(args.image).exists() else None, (640, 480))
     with tempfile.TemporaryDirectory() as folder:
-        params = args.params or save_untrained_params(args.model, str(Path(folder) / "random.params"))
+        params = args.params or save_untrained_params(args.model, str(Path(folder) / "random.params"), he_init=True)
         fp32 = Settings().updated({"detector": "gluoncv", "model": args.model, "params": params})
         configs = {"fp32": fp32}
         if args.int8:

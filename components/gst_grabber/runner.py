@@ -1,4 +1,4 @@
-"""``gst-grabber``: runs the GStreamer pipeline as a child process and keeps it alive.
+"""One camera of ``gst-grabber`` (supervisor.py): runs its GStreamer pipeline as a child process and keeps it alive.
 
 A child ``gst-launch-1.0`` keeps the runner stdlib-only (the image needs no pip) and isolates
 GStreamer crashes. The runner watches the frame file itself: a new file (inode/mtime) is a frame.
@@ -15,7 +15,6 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -193,12 +192,3 @@ class Grabber:
             self.log.error("cannot write status file %s: %s", self.config.status_path, exc.strerror)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """The ``gst-grabber`` command: one camera or a list, each camera run by a :class:`Grabber`."""
-    from gst_grabber.supervisor import main as supervise  # imported here: the supervisor builds on this module
-
-    return supervise(argv)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

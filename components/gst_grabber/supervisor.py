@@ -246,3 +246,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if len(cameras) > 1 or cameras[0].id:
         log.info("%d cameras: %s", len(cameras), ", ".join(c.id for c in cameras))
     return supervisor.run(cameras)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -217,7 +217,7 @@ class LocalStack:
         os.replace(tmp, self.config_file)
 
     def _start_grabber(self) -> None:
-        argv = python_module("gst_grabber.runner", "--cameras", str(self.config_file), "--output-dir",
+        argv = python_module("gst_grabber.supervisor", "--cameras", str(self.config_file), "--output-dir",
                              str(self.frame_dir), "--max-fps", f"{self.options.grabber_fps:g}", "--watchdog-s", "3",
                              "--backoff-max-s", "2")
         self._add(Service("grabber", argv, self.workdir)).start()

@@ -123,7 +123,7 @@ def test_command_line_errors_are_one_line_and_masked(tmp_path):
     cameras = tmp_path / "c.json"
     cameras.write_text(json.dumps({"cameras": [{"id": "a", "rtsp_url": URL}, {"id": "a", "rtsp_url": URL}]}))
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRABBER_")}
-    result = subprocess.run([sys.executable, "-m", "gst_grabber.runner", "--cameras", str(cameras)], env=env,
+    result = subprocess.run([sys.executable, "-m", "gst_grabber.supervisor", "--cameras", str(cameras)], env=env,
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert result.stderr.strip() == ("gst-grabber: error: cameras[1].id: 'a' is already the id of cameras[0] "

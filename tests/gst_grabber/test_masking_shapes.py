@@ -53,7 +53,7 @@ def test_a_masker_hides_a_known_password_anywhere(url, password):
 def test_invalid_urls_are_one_masked_line_from_the_command(url, where):
     password = url_password(url)
     env = {"PYTHONPATH": str(REPO_ROOT / "components"), "PATH": "/usr/bin:/bin"}
-    argv = [sys.executable, "-m", "gst_grabber.runner"]
+    argv = [sys.executable, "-m", "gst_grabber.supervisor"]
     if where == "env":
         env["GRABBER_RTSP_URL"] = url
     else:
