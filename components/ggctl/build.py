@@ -26,7 +26,7 @@ from typing import Callable, Mapping, Optional, Sequence
 from ggctl import render
 from ggctl.errors import GgctlError
 from ggctl.models import NO_MODELS, ModelFiles
-from ggctl.project import COUNTER, GRABBER, Component
+from ggctl.project import COUNTER, GRABBER, Artifact, Component
 
 BUILD_DIR = Path("build") / "ggctl"
 MANIFEST = "artifacts.json"
@@ -61,21 +61,6 @@ include = [{packages}]
 [tool.setuptools.package-data]
 "*" = ["*"]
 """
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """A built artifact: what publish uploads and what the recipe's Digest says."""
-
-    key: str
-    name: str
-    version: str
-    file: str
-    path: str
-    sha256: str  # base64, as Greengrass recipes and S3 checksums write it
-    size: int
-    architecture: str = ""  # Greengrass platform architecture of a grabber image
-    image_id: str = ""  # docker image ID (sha256:...) the grabber's Install compares
 
 
 @dataclass(frozen=True)

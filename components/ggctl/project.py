@@ -119,3 +119,18 @@ def parse_assignments(items: Sequence[str], what: str) -> dict[str, str]:
             raise GgctlError(f"{what} must look like KEY=VALUE, got {item!r}")
         result[key] = value
     return result
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A built artifact: what publish uploads and what the recipe's Digest says."""
+
+    key: str
+    name: str
+    version: str
+    file: str
+    path: str
+    sha256: str  # base64, as Greengrass recipes and S3 checksums write it
+    size: int
+    architecture: str = ""  # Greengrass platform architecture of a grabber image
+    image_id: str = ""  # docker image ID (sha256:...) the grabber's Install compares

@@ -9,16 +9,13 @@ from __future__ import annotations
 import copy
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import yaml
 
 from ggctl import models as model_files
 from ggctl.errors import GgctlError
-from ggctl.project import COUNTER, GRABBER, Component
-
-if TYPE_CHECKING:
-    from ggctl.build import Artifact
+from ggctl.project import COUNTER, GRABBER, Artifact, Component
 
 SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")
 
