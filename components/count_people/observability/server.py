@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import resource
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -39,12 +40,20 @@ MAX_HEADER_BYTES = 8192
 HEADER_TIMEOUT_S = 10.0
 #: Seconds a client may take to read a response.
 WRITE_TIMEOUT_S = 30.0
-#: Open connections at most (each is a file descriptor); well under the usual ``ulimit -n`` of 1024.
+#: Open connections at most (each is a file descriptor), and at most a quarter of ``ulimit -n``: the frame
+#: file, model and publisher need theirs, and a burst is accepted ahead of the cap (``ACCEPT_BATCH`` at a time).
 MAX_CONNECTIONS = 256
+ACCEPT_BATCH = 64
 ROUTE_THREADS = 4
 REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
            405: "Method Not Allowed", 413: "Content Too Large", 431: "Request Header Fields Too Large",
            500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+def _log_one_line(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    """The loop's own errors (e.g. accept() out of descriptors, retried by asyncio) as one line, no traceback."""
+    log.warning("http: %s%s", context.get("message", "error"),
+                f": {context['exception']}" if context.get("exception") else "")
 
 
 class _Connection:
@@ -69,6 +78,7 @@ class HttpServer(FrameHook):
         self._connections: dict[_Connection, None] = {}  # insertion order: oldest first
         self._pool = ThreadPoolExecutor(ROUTE_THREADS, thread_name_prefix="http-route")
         self._address: tuple[str, int] = ("", 0)
+        self._cap = min(MAX_CONNECTIONS, resource.getrlimit(resource.RLIMIT_NOFILE)[0] // 4)
         self._bind(settings)
 
     @property
@@ -100,7 +110,7 @@ class HttpServer(FrameHook):
             self.close()  # same port on another address: free it first, or the new bind would fail
         if settings.http_port:
             try:
-                sock = socket.create_server(address, backlog=128)
+                sock = socket.create_server(address, backlog=1024)  # a burst waits queued, not dropped
             except (socket.gaierror, UnicodeError):
                 raise UserError(f"cannot serve HTTP on {address[0]!r}: not an address of this host") from None
             except OSError as exc:
@@ -118,8 +128,9 @@ class HttpServer(FrameHook):
 
     def _serve(self, loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
         asyncio.set_event_loop(loop)
+        loop.set_exception_handler(_log_one_line)
         server = loop.run_until_complete(
-            asyncio.start_server(self._connection, sock=sock, limit=MAX_HEADER_BYTES))
+            asyncio.start_server(self._connection, sock=sock, limit=MAX_HEADER_BYTES, backlog=ACCEPT_BATCH))
         try:
             loop.run_forever()
         finally:
@@ -133,7 +144,7 @@ class HttpServer(FrameHook):
 
     def _admit(self, connection: _Connection) -> bool:
         """Register ``connection``, closing the oldest idle one at the cap; False when all are busy."""
-        if len(self._connections) >= MAX_CONNECTIONS:
+        if len(self._connections) >= self._cap:
             oldest = next((c for c in self._connections if c.idle), None)
             if oldest is None:
                 return False
