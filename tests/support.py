@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
@@ -137,3 +139,14 @@ def quick_retry_publishers(factory: Callable[..., Publisher]) -> Iterator[Callab
     yield make
     for publisher in made:
         publisher.close(timeout=1)
+
+
+def http_get(port: int, path: str, timeout: float = 10.0) -> tuple[int, bytes]:
+    """(status, body) of GET http://127.0.0.1:PORT/PATH, error statuses included; (0, b"") while nothing answers."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+    except OSError:
+        return 0, b""

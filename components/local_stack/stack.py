@@ -243,7 +243,7 @@ class LocalStack:
     def _start_ipc_server(self) -> None:
         argv = python_module("gg_ipc_local", "--recipe", str(self._counter_recipe()), "--socket", str(self.socket_path),
                              "--thing-name", self.options.thing_name, "--mqtt", self.mqtt_url,
-                             "--token", self.token, "--config", str(self.config_file))
+                             f"--token={self.token}", "--config", str(self.config_file))  # = : a token may start with -
         self._add(Service("ipc-server", argv, self.workdir)).start(self.socket_path.exists, 20)
 
     def _start_counter(self) -> None:

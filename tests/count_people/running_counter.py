@@ -12,13 +12,11 @@ import signal
 import subprocess
 import sys
 import threading
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import cv2
 from prometheus_client.parser import text_string_to_metric_families
-from support import REPO_ROOT, free_port, replace_frame, shared_path, wait_for
+from support import REPO_ROOT, free_port, http_get, replace_frame, shared_path, wait_for
 
 BODY_MODEL = "models/yolo-fastest/yolo-fastest-1.1_body"
 FOOTAGE = "footage/TUD-Stadtmitte/TUD-Stadtmitte.mp4"
@@ -94,13 +92,7 @@ class RunningCounter:
         return True
 
     def get(self, path: str) -> tuple[int, bytes]:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=10) as response:
-                return response.status, response.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
-        except OSError:
-            return 0, b""
+        return http_get(self.port, path)
 
     def metrics(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         """Every sample of /metrics: (name, sorted labels) -> value."""

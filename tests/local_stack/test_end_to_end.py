@@ -6,14 +6,12 @@ import contextlib
 import json
 import statistics
 import time
-import urllib.error
-import urllib.request
 from typing import Iterator
 
 import jsonschema
 import pytest
 from local_stack.stack import LocalStack, StackOptions
-from support import Subscriber, body_model_args, free_port, message_schema, shared_path, wait_for
+from support import Subscriber, body_model_args, free_port, http_get, message_schema, shared_path, wait_for
 
 pytestmark = pytest.mark.clean_install
 
@@ -64,11 +62,8 @@ def test_counts_flow_from_camera_to_mqtt_and_survive_a_camera_restart(tmp_path):
 
 
 def _get(port: int, path: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
+    status, body = http_get(port, path, timeout=5)
+    return status, body.decode()
 
 
 def _rates(subscriber: Subscriber, cameras: list[str], seconds: float) -> dict[str, float]:

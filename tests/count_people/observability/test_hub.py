@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import urllib.error
-import urllib.request
 
 import pytest
 from count_people.config import Settings
@@ -16,18 +14,11 @@ from gluoncv_params import FAST_GLUONCV_MODEL
 from local_stack.services import free_port
 from prometheus_client.parser import text_string_to_metric_families
 from running_counter import FrameFeeder
+from support import http_get as get
 from support import wait_for
 
 pytest.importorskip("mxnet", reason="the mxnet extra is not installed")
 pytestmark = pytest.mark.shared
-
-
-def get(port: int, path: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
 
 
 def health(port: int) -> tuple[int, dict]:
@@ -79,12 +70,4 @@ def test_one_server_serves_every_camera(tmp_path, fast_params):
         runner.join(10)
         for feeder in feeders.values():
             feeder.stop()
-    assert get_refused(port), "the server closes with the loop"
-
-
-def get_refused(port: int) -> bool:
-    try:
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
-    except (urllib.error.URLError, ConnectionError):
-        return True
-    return False
+    assert get(port, "/healthz", timeout=2) == (0, b""), "the server closes with the loop"

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import socket
-import urllib.error
-import urllib.request
 
 import pytest
 from count_people.config import Settings
 from count_people.errors import UserError
 from count_people.observability.server import HttpServer
 from support import free_port, port_open
-
-
-def get(port: int, path: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
+from support import http_get as get
 
 
 def test_routes_rebinding_and_bind_errors():
