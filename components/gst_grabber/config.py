@@ -131,7 +131,8 @@ OPTIONS = (
     _Option("backoff_max_s", "--backoff-max-s", "GRABBER_BACKOFF_MAX_S", _positive_float, "restart delay cap"),
     _Option("status_file", "--status-file", "GRABBER_STATUS_FILE", Path,
             "heartbeat JSON (default: <output-dir>/<frame stem>.status.json)"),
-    _Option("gst_launch", "--gst-launch", "GRABBER_GST_LAUNCH", str, "where the GStreamer tools are (the gst-inspect-1.0 beside it checks elements)"),
+    _Option("gst_launch", "--gst-launch", "GRABBER_GST_LAUNCH", str,
+            "GStreamer tools (gst-inspect-1.0 beside it checks elements)"),
     _Option("log_level", "--log-level", "GRABBER_LOG_LEVEL", _choice(("debug", "info", "warning", "error")),
             "log verbosity"),
 )
