@@ -6,7 +6,8 @@ most ``influx_buffer`` points (dropping and counting the oldest) and logs the dr
 outage costs history, never frame rate. Works against a local ``influxd`` or the InfluxDB
 Greengrass component on the device (2.x: set ``influx_org`` and a token, ``influx_db`` = bucket).
 
-One measurement per camera, ``counts_<camera id>``, each point tagged with ``class`` and ``thing``:
+One measurement per camera, ``counts_<camera id>``, each point tagged with ``camera``, ``class`` and ``thing``
+(the tag lets one query span cameras, the measurement keeps each camera's series apart):
 ``count`` per class and frame; ``in``/``out`` totals tagged ``line``; ``occupancy`` tagged ``zone``.
 """
 
@@ -61,18 +62,18 @@ def _number(value: float) -> str:
 def frame_points(message: dict[str, Any]) -> list[str]:
     """The line-protocol points of one published message, at its capture time (ms)."""
     name = _escape(measurement(message["camera_id"]), ", ")
-    thing = message.get("thing_name", "")
+    common = {"camera": message["camera_id"], "thing": message.get("thing_name", "")}
     stamp = round(message["capture_time"] * 1000)
-    points = [f"{name}{_tags(**{'class': label}, thing=thing)} count={_number(n)} {stamp}"
+    points = [f"{name}{_tags(**common, **{'class': label})} count={_number(n)} {stamp}"
               for label, n in message["counts"].items()]
     totals: dict[tuple[str, str], dict[str, float]] = collections.defaultdict(dict)
     for line, label, direction, n in regions.line_totals(message):
         totals[line, label][direction] = n
     for (line, label), fields in totals.items():
         values = ",".join(f"{d}={_number(n)}" for d, n in sorted(fields.items()))
-        points.append(f"{name}{_tags(**{'class': label}, line=line, thing=thing)} {values} {stamp}")
+        points.append(f"{name}{_tags(**common, **{'class': label}, line=line)} {values} {stamp}")
     for zone, label, n in regions.zone_occupancy(message):
-        points.append(f"{name}{_tags(**{'class': label}, thing=thing, zone=zone)} occupancy={_number(n)} {stamp}")
+        points.append(f"{name}{_tags(**common, **{'class': label}, zone=zone)} occupancy={_number(n)} {stamp}")
     return points
 
 

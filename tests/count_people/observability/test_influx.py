@@ -81,9 +81,9 @@ def test_line_protocol_escapes_and_types():
                "lines": {"door": {"points": [[0, 0], [1, 1]], "in": {"person": 3}, "out": {"person": 1}}},
                "zones": {"hall": {"polygon": [[0, 0], [1, 0], [1, 1]], "occupancy": {"person": 1}}}}
     assert frame_points(message) == [
-        r"counts_gate\ 1\,a,class=person,thing=dev\=1 count=2i 1700000000123",
-        r"counts_gate\ 1\,a,class=person,line=door,thing=dev\=1 in=3i,out=1i 1700000000123",
-        r"counts_gate\ 1\,a,class=person,thing=dev\=1,zone=hall occupancy=1i 1700000000123",
+        r"counts_gate\ 1\,a,camera=gate\ 1\,a,class=person,thing=dev\=1 count=2i 1700000000123",
+        r"counts_gate\ 1\,a,camera=gate\ 1\,a,class=person,line=door,thing=dev\=1 in=3i,out=1i 1700000000123",
+        r"counts_gate\ 1\,a,camera=gate\ 1\,a,class=person,thing=dev\=1,zone=hall occupancy=1i 1700000000123",
     ]
 
 
