@@ -59,11 +59,7 @@ class MultiCameraLoop:
         self._running = False
         self._warned_at = time.monotonic()
         for camera in settings.camera_settings():
-            self._add(camera, self.detector)
-
-    @property
-    def cameras(self) -> list[CountingLoop]:
-        return [slot.loop for slot in self.slots.values()]
+            self._add(camera, self._view(camera, self.detector))
 
     def _view(self, camera: Settings, detector: Detector) -> Detector:
         """The shared model with this camera's threshold and classes (a retuned copy, no second load)."""
@@ -71,8 +67,9 @@ class MultiCameraLoop:
         view.check_classes(camera.classes)
         return view
 
-    def _add(self, camera: Settings, detector: Detector) -> None:
-        loop = CountingLoop(camera, detector=self._view(camera, detector))
+    def _add(self, camera: Settings, view: Detector) -> None:
+        """Start counting one camera with its view of the shared model (``_view``)."""
+        loop = CountingLoop(camera, detector=view)
         for factory in self.hook_factories:
             loop.hooks.extend(factory(loop))
         slot = CameraSlot(loop)
@@ -114,7 +111,7 @@ class MultiCameraLoop:
                 if camera_id in self.slots:
                     self.slots[camera_id].loop.reconfigure(camera, detector=views[camera_id])
                 else:
-                    self._add(camera, detector)
+                    self._add(camera, views[camera_id])
             for service in self.services:
                 service.reconfigure(new)
             self.settings, self.detector = new, detector
