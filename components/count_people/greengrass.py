@@ -78,13 +78,14 @@ class GreengrassComponent:
     def _settings(self) -> Settings:
         """Current Settings from the nucleus' configuration of this component (UserError if invalid)."""
         response = self._client.get_configuration_async(key_path=[]).result(SEND_TIMEOUT_S)
-        configuration = {k: v for k, v in (response.value or {}).items() if k not in GREENGRASS_KEYS}
-        shadowed = sorted(set(configuration) & set(self._flags))
+        configuration = response.value or {}
+        shadowed = sorted((set(configuration) - GREENGRASS_KEYS) & set(self._flags))
         if shadowed:
             log.warning("command-line flags override the component configuration of: %s", ", ".join(shadowed))
         return self._settings_from(configuration)
 
     def _settings_from(self, configuration: Mapping[str, Any]) -> Settings:
+        """Settings from a whole component configuration (the nucleus' or a deployment's proposal)."""
         counter_keys = {k: v for k, v in configuration.items() if k not in GREENGRASS_KEYS}
         for key, target in SECRET_KEYS.items():
             arn = counter_keys.pop(key, None)
