@@ -15,15 +15,15 @@ import logging
 import shutil
 import tempfile
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import cv2
 import numpy as np
 
-from count_people.detectors.base import LIVE, Detection, DetectorConfig, StagedDetector
-from count_people.detectors.int8 import cache_entry, calibration_images, publish_entry, warn_fallback
+from count_people.detectors.base import Detection, StagedDetector
+from count_people.detectors.int8 import QuantizableConfig, cache_entry, calibration_images, publish_entry, warn_fallback
 from count_people.errors import UserError
 
 log = logging.getLogger("count_people.detectors.gluoncv")
@@ -68,18 +68,12 @@ def save_untrained_params(model: str, path: str, he_init: bool = False) -> str:
 
 
 @dataclass(frozen=True)
-class GluonCVConfig(DetectorConfig):
+class GluonCVConfig(QuantizableConfig):
     """Model-zoo name, local weights (None: download), MXNet context and the input's short side."""
 
     params: str | None
     context: str
     input_size: int
-    precision: str
-    # Only read when an INT8 model is first made (then cached): no reload when they change.
-    model_cache: str = field(metadata=LIVE)
-    calibration_source: str = field(metadata=LIVE)
-    calibration_frames: int = field(metadata=LIVE)
-    source: str = field(metadata=LIVE)
 
 
 class GluonCVDetector(StagedDetector):

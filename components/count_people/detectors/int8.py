@@ -13,11 +13,13 @@ import logging
 import os
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from count_people.detectors.base import LIVE, DetectorConfig
 from count_people.errors import UserError
 
 log = logging.getLogger("count_people.detectors.int8")
@@ -25,6 +27,19 @@ log = logging.getLogger("count_people.detectors.int8")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 #: How long a frame file (the grabber's) is watched for new frames to calibrate on.
 FRAME_FILE_WAIT_S = 60.0
+
+
+
+@dataclass(frozen=True)
+class QuantizableConfig(DetectorConfig):
+    """The keys of a backend that can run INT8: the precision, and where calibration frames and the cache are."""
+
+    precision: str
+    # Only read when an INT8 model is first made (then cached): no reload when they change.
+    model_cache: str = field(metadata=LIVE)
+    calibration_source: str = field(metadata=LIVE)
+    calibration_frames: int = field(metadata=LIVE)
+    source: str = field(metadata=LIVE)
 
 
 def _file_digest(path: str) -> str:

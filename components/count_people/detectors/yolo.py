@@ -17,7 +17,8 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from count_people.detectors.base import LIVE, Detection, DetectorConfig, StagedDetector
+from count_people.detectors.base import LIVE, Detection, StagedDetector
+from count_people.detectors.int8 import QuantizableConfig
 from count_people.detectors.yolo_layouts import PREPROCESSING, Preprocessing, candidates, check_layout, guess_layout
 from count_people.errors import UserError
 
@@ -113,7 +114,7 @@ def first_line(exc: BaseException, limit: int = 300) -> str:
 
 
 @dataclass(frozen=True)
-class YoloConfig(DetectorConfig):
+class YoloConfig(QuantizableConfig):
     """A YOLO model file, its weights and labels, how frames fit its input, and per-class NMS."""
 
     params: str | None
@@ -123,7 +124,6 @@ class YoloConfig(DetectorConfig):
     context: str
     threads: int
     output_layout: str
-    precision: str
     resize_mode: str = field(metadata=LIVE)
     nms_threshold: float = field(metadata=LIVE)
     # Only read when an INT8 model is first made (then cached): no reload when they change.
