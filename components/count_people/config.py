@@ -126,6 +126,24 @@ def _topic(value: Any) -> str:
     return text
 
 
+#: AWS IoT Core's limits, which the Java nucleus enforces before publishing (aws-greengrass-nucleus v2.18.2
+#: src/main/java/com/aws/greengrass/mqttclient/IotCoreTopicValidator.java:24-25, MqttClient.java:124): at most
+#: 7 '/' and 256 bytes of topic, not counting a Basic Ingest prefix $aws/rules/RULE/; 128 KiB of payload.
+IOT_CORE_MAX_TOPIC_SLASHES, IOT_CORE_MAX_TOPIC_BYTES, IOT_CORE_MAX_PAYLOAD_BYTES = 7, 256, 128 * 1024
+BASIC_INGEST_PREFIX = re.compile(r"\$aws/rules/[^/]+/")
+
+
+def iot_core_topic_problem(topic: str) -> str | None:
+    """Why AWS IoT Core (and the Java nucleus before it) refuses to publish on ``topic``, or None."""
+    effective = BASIC_INGEST_PREFIX.sub("", topic, count=1)
+    if effective.count("/") > IOT_CORE_MAX_TOPIC_SLASHES:
+        return f"it has {effective.count('/')} '/' and AWS IoT Core allows at most {IOT_CORE_MAX_TOPIC_SLASHES}"
+    size = len(effective.encode())
+    if size > IOT_CORE_MAX_TOPIC_BYTES:
+        return f"it is {size} bytes long and AWS IoT Core allows at most {IOT_CORE_MAX_TOPIC_BYTES}"
+    return None
+
+
 class Secret(str):
     """A string whose repr is masked, so a token never shows in logs or a printed Settings."""
 
@@ -489,5 +507,20 @@ def load_settings(
     if greengrass is not None:
         settings = settings.updated(greengrass, origin="Greengrass configuration")
     settings = settings.updated({k: v for k, v in flags.items() if v is not None}, origin="command line")
-    settings.camera_settings()  # every camera's values valid, no two on one frame file
+    cameras = settings.camera_settings()  # every camera's values valid, no two on one frame file
+    if settings.publish == "ipc":
+        _check_iot_core_topics(settings, cameras)
     return settings
+
+
+def _check_iot_core_topics(settings: Settings, cameras: list[Settings]) -> None:
+    """Every camera's topic, rendered with its ids, within AWS IoT Core's limits: the nucleus would refuse each
+    message on it, so it is a configuration error at start-up (and a refused update), not one per message."""
+    entries = [dict(entry) for entry in settings.cameras] or [{}]
+    for index, (entry, camera) in enumerate(zip(entries, cameras)):
+        topic = camera.topic.format(thing=camera.thing_name, camera=camera.camera_id)
+        problem = iot_core_topic_problem(topic)
+        if problem:
+            key = f"cameras[{index}].topic" if "topic" in entry else "topic"
+            raise UserError(f"{key}: {camera.topic!r} gives the topic {topic!r} for camera {camera.camera_id}, "
+                            f"but {problem}; shorten the template, the thing name or the camera id")
