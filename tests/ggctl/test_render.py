@@ -19,8 +19,10 @@ from ggctl.project import COUNTER, GRABBER, load_components
 from ggctl_support import RECIPE_SCHEMA, ROOT, fake_grabber
 
 BUCKET = "people-counter-artifacts-eu-west-1-123456789012"
-#: Recipe variables the nucleus resolves in lifecycle scripts and accessControl (besides configuration:/KEY).
-NUCLEUS_VARIABLES = {"artifacts:path", "artifacts:decompressedPath", "work:path"}
+#: Recipe variables the nucleus resolves in lifecycle scripts (besides configuration:/KEY), with the Java nucleus
+#: release that first resolves each; the oldest, 2.0.3, needs no dependency (aws-greengrass-nucleus v2.0.3
+#: KernelConfigResolver.java:114-123 artifacts; v2.0.4 :64, :124 work; configuration:/ at v2.0.3 :404-417).
+VARIABLE_SINCE = {"artifacts:path": "2.0.3", "artifacts:decompressedPath": "2.0.3", "work:path": "2.0.4"}
 #: GRABBER_* options the recipe fixes rather than configures: the bind mount, the heartbeat beside the
 #: frame, and the image's own gst-launch.
 GRABBER_FIXED_ENV = {"GRABBER_OUTPUT_DIR", "GRABBER_STATUS_FILE", "GRABBER_GST_LAUNCH"}
@@ -61,7 +63,20 @@ def test_recipe_has_every_required_field_and_no_template_text(recipes: dict, com
         if variable.startswith("configuration:/"):
             assert variable.removeprefix("configuration:/") in defaults, variable
         else:
-            assert variable in NUCLEUS_VARIABLES, variable
+            assert variable in VARIABLE_SINCE, variable
+
+
+def test_the_nucleus_dependency_asks_only_what_the_lifecycles_need(recipes: dict) -> None:
+    """Even a SOFT dependency's range takes part in resolution (DependencyResolver.java:249-253), so a core below
+    it fails the deployment (NON_EXPLICIT_NUCLEUS_UPDATE, :187-194): the range is the oldest release that
+    resolves every variable used (other features are in 2.0.3: the recipe's comment)."""
+    for key, recipe in recipes.items():
+        used = {v for s in _strings(recipe["Manifests"]) for v in re.findall(r"\{([a-zA-Z]+:[^}/]+)\}", s)}
+        floor = max((VARIABLE_SINCE[v] for v in used), key=lambda v: tuple(map(int, v.split("."))), default="2.0.3")
+        expected = {} if floor == "2.0.3" else {"aws.greengrass.Nucleus": {"VersionRequirement": f">={floor}",
+                                                                          "DependencyType": "SOFT"}}
+        declared = {k: v for k, v in recipe.get("ComponentDependencies", {}).items() if k == "aws.greengrass.Nucleus"}
+        assert declared == expected, key
 
 
 def test_artifact_uris_and_digests_match_the_built_files(recipes: dict, built: Path, components: dict) -> None:
