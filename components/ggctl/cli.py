@@ -115,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="register the next free patch version when this one exists with another recipe")
 
     deploy = sub.add_parser("deploy", parents=[common], help="revise a device's or group's deployment",
-                            description="Revise the target's current deployment: keep every other component and "
+                            description="Revise the target's latest deployment (whatever its status; --replace: "
+                                        "none): keep every other component and "
                                         "setting, add or update both components (at the versions last published, "
                                         "else gdk-config.json's) with their configuration merges, print the "
                                         "difference, then create the revision and print its id. --dry-run "
@@ -128,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="deploy this version of a component (repeatable)")
     deploy.add_argument("--deployment-name",
                         help="deployment name (default: the current deployment's, else people-counter-<target>)")
+    deploy.add_argument("--replace", action="store_true",
+                        help="deploy these components alone instead of revising the target's latest deployment: "
+                             "its devices remove every other component")
 
     status = sub.add_parser("status", parents=[common], help="show a deployment and a device's component versions",
                             description="Show a deployment's state and versions and, for a thing, its effective "
@@ -169,7 +173,7 @@ def run(args: argparse.Namespace, aws: Optional[Aws] = None) -> int:
         commands.run_publish(ctx, args.components, args.bucket, args.bump)
     elif args.command == "deploy":
         commands.run_deploy(ctx, args.target, args.config, parse_assignments(args.version, "--version"),
-                            args.deployment_name)
+                            args.deployment_name, args.replace)
     else:
         commands.run_status(ctx, args.deployment_id, args.target)
     if args.output == "json":
