@@ -98,9 +98,11 @@ def current_deployment(gg: Any, target_arn: str) -> Optional[dict]:
     A new deployment replaces the target's previous one (API reference, CreateDeployment), so only a target
     with no deployment at all may get one of ours alone. A canceled or failed latest one still counts: the
     devices that received it run it (CancelDeployment changes nothing on them), the others the one before.
-    historyFilter ALL lists every revision of the target's deployments (LATEST_ONLY: "only the latest revision
-    of each deployment", and isLatestForTarget is not reliably set on it); the highest revisionId, then the
-    newest creationTimestamp, is the latest one created (ListDeployments, Deployment in botocore's model).
+    historyFilter ALL lists every revision of the target's deployments, whatever their status (botocore's
+    greengrassv2 model, ListDeploymentsRequest; LATEST_ONLY, the default, lists "only the latest revision of
+    each deployment", and the AWS CLI's list-deployments example shows such entries with isLatestForTarget
+    false, so that flag is not relied on); the highest revisionId, then the newest creationTimestamp, is the
+    latest one created.
     """
     with aws_errors(f"listing the deployments of {target_arn}"):
         listed = _pages(gg, "list_deployments", "deployments", targetArn=target_arn, historyFilter="ALL")
