@@ -26,13 +26,6 @@ def ipc(tmp_path):
     server.close()
 
 
-@pytest.fixture
-def client(ipc):
-    made = ipc.client()
-    yield made
-    made.close()
-
-
 @pytest.mark.parametrize("qos", ["0", "1"])
 def test_publish_to_iot_core_in_order(ipc, client, qos):
     for count in range(20):

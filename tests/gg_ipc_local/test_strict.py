@@ -79,13 +79,6 @@ def ipc(tmp_path):
     server.close()
 
 
-@pytest.fixture
-def client(ipc):
-    made = ipc.client()
-    yield made
-    made.close()
-
-
 def test_local_publish_checks_authorisation_then_wildcards(client):
     """PubSubIPCEventStreamAgent.java:234-241 authorises first, then :137-140 refuses + # * in the topic."""
     message = model.PublishMessage(json_message=model.JsonMessage(message={}))
