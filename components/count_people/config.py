@@ -210,7 +210,7 @@ def _aliases(value: Any) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-#: Keys a camera entry may set for itself (README "Several cameras"); every other key is shared by all
+#: Keys a camera entry may set for itself (docs/content/how-to/several-cameras.md); every other key is shared by all
 #: cameras: one model, one set of publisher settings, one HTTP server.
 CAMERA_KEYS = frozenset({
     "source", "max_fps", "lines", "zones", "threshold", "classes", "max_boxes", "publish_mode",
@@ -291,7 +291,7 @@ class Settings:
                                    _number(float, 0.0, 1.0), "IOU")
     threads: int = _option(0, "CPU threads for inference (0 = runtime default: all cores)", _number(int, 0, 1024),
                           "N")
-    # Model catalog, YOLO layouts and INT8 (README "Detector backends", "INT8").
+    # Model catalog, YOLO layouts and INT8 (docs/content/how-to/detectors.md, int8.md).
     model_defaults: bool = _option(
         True, "apply the model catalog's measured defaults (thresholds, NMS, labels, layout) to a known model's "
         "keys left at their built-in defaults", _switch, "on|off")
@@ -331,11 +331,12 @@ class Settings:
         "NAME",
     )
     cameras: tuple[Camera, ...] = _option(
-        (), "several cameras on one model: a list of {id, source, max_fps, lines, zones, ...} (README \"Several "
-        "cameras\"); each inherits the other keys; empty = the one camera the other keys describe", _cameras, "JSON")
+        (), "several cameras on one model: a list of {id, source, max_fps, lines, zones, ...} (docs/content/how-to/"
+        "several-cameras.md); each inherits the other keys; empty = the one camera the other keys describe",
+        _cameras, "JSON")
     max_boxes: int = _option(100, "boxes per message; lowest scores dropped beyond it", _number(int, 0, 100000),
                            "N")
-    # Tracking, line crossings and zone occupancy (count_people/tracking; README "Lines and zones").
+    # Tracking, line crossings and zone occupancy (count_people/tracking; docs/content/how-to/lines-and-zones.md).
     lines: tuple[LineSpec, ...] = _option(
         (), 'named counting lines, {"name": [[x1, y1], [x2, y2]]} in 0..1 frame coordinates, or '
         '{"name": {"points": ..., "anchor": ..., "margin": ...}}', parse_lines, "JSON")

@@ -6,7 +6,7 @@ The file maps a component (its ggctl key or its name) to keys of its DefaultConf
     gst-grabber: {rtsp_url: "rtsp://user:secret@10.0.0.5:554/stream1"}
 
 A top-level ``cameras`` list goes to both components (each reads its keys of an entry and ignores the
-other's; README "Several cameras"), unless a component's own mapping sets ``cameras``.
+other's; docs/content/how-to/several-cameras.md), unless a component's own mapping sets ``cameras``.
 Values are validated by the components' own parsers, so a typo fails here and not on every device.
 """
 

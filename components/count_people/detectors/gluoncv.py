@@ -29,7 +29,7 @@ from count_people.errors import UserError
 log = logging.getLogger("count_people.detectors.gluoncv")
 
 #: Layers left in FP32: concatenations, and SSD's extra feature layers ("expand"), whose INT8 version
-#: decorrelated the heads' outputs from FP32 here (0.16 instead of 0.98 correlation; README "INT8").
+#: decorrelated the heads' outputs from FP32 here (0.16 instead of 0.98 correlation; docs/content/how-to/int8.md).
 FP32_LAYERS = ["concat", "expand"]
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
