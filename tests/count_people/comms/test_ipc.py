@@ -196,3 +196,14 @@ def test_iot_core_outage_keeps_messages_queued_and_delivers_them_after(tmp_path,
             assert "delivering again" in caplog.text
     finally:
         server.close()
+
+
+def test_a_topic_over_the_iot_core_limits_stops_the_start_with_one_line(capsys):
+    """Publishing through the nucleus, the rendered topic must fit AWS IoT Core (IotCoreTopicValidator.java:24-25)."""
+    from count_people.cli import main
+
+    assert main(["--publish", "ipc", "--topic", "a/b/c/d/e/f/g/{thing}/{camera}", "--thing-name", "t"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "topic: " in error and "8 '/'" in error, error
+    assert main(["--publish", "ipc", "--thing-name", "t" * 128, "--camera-id", "c" * 128]) == 2
+    assert "272 bytes long" in capsys.readouterr().err
