@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--build-arg", action="append", default=[], metavar="KEY=VALUE",
                        help="docker build argument for the grabber image, e.g. BASE_IMAGE=debian:bookworm-slim")
     build.add_argument("--network", help="docker build network mode, e.g. host")
+    build.add_argument("--no-host-ca", action="store_true",
+                       help="do not pass this host's added CA certificates (/usr/local/share/ca-certificates, "
+                            "/etc/pki/ca-trust/source/anchors) into the grabber image build as EXTRA_CA_CERTS")
     build.add_argument("--platform", action="append", default=[], metavar="OS/ARCH",
                        help="grabber image platform, e.g. linux/arm64 (repeatable: one tarball and one recipe "
                             "manifest each; a foreign one needs docker buildx with qemu; default: the engine's)")
@@ -164,7 +167,8 @@ def run(args: argparse.Namespace, aws: Optional[Aws] = None) -> int:
     if args.command == "build":
         options = build.BuildOptions(parse_assignments(args.build_arg, "--build-arg"), args.network,
                                      tuple(args.platform), args.secrets,
-                                     models.ModelFiles(args.model, args.params, args.labels))
+                                     models.ModelFiles(args.model, args.params, args.labels),
+                                     host_ca=not args.no_host_ca)
         errors = commands.run_build(ctx, args.components, options, args.bucket, args.gdk)
         for error in errors:
             print(f"ggctl: error: {error}", file=sys.stderr)
