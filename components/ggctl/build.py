@@ -213,7 +213,7 @@ def build_grabber_tarball(
                          f"build for one of {', '.join(GREENGRASS_ARCH)}")
     if platform and platform.split("/")[1:2] != [docker_arch]:
         raise GgctlError(f"gst-grabber: asked for {platform} but docker built {docker_arch}; "
-                         "use docker buildx with qemu (README, 'Building for arm64')")
+                         "use docker buildx with qemu (docs/content/how-to/deploy.md, 'Building for arm64')")
     save = subprocess.Popen(["docker", "save", component.image], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert save.stdout is not None
     # Level 6: within 1 % of level 9's size here, in a quarter of the time. No name or time: reproducible.
