@@ -139,8 +139,8 @@ def mounts(pod: Doc, item: Doc, volume: str) -> dict[str, Doc]:
 
 
 def secret_problems(docs: list[Doc]) -> list[str]:
-    """Credentials only from Secrets, and every Secret the manifests use created by docs/kubernetes.md."""
-    guide = (ROOT / "docs" / "kubernetes.md").read_text()
+    """Credentials only from Secrets, and every Secret the manifests use created by docs/content/how-to/kubernetes.md."""
+    guide = (ROOT / "docs" / "content" / "how-to" / "kubernetes.md").read_text()
     found = []
     for _, item in containers(docs):
         for env in item.get("env", []):
@@ -149,7 +149,7 @@ def secret_problems(docs: list[Doc]) -> list[str]:
                 found.append(f"{item['name']}: {env['name']} must come from a Secret (secretKeyRef)")
             if ref and not re.search(rf"create secret generic {ref['name']}\b[^\n]*--from-literal={ref['key']}=",
                                      guide):
-                found.append(f"{item['name']}: Secret {ref['name']} key {ref['key']} is not in docs/kubernetes.md")
+                found.append(f"{item['name']}: Secret {ref['name']} key {ref['key']} is not in docs/content/how-to/kubernetes.md")
     return found
 
 
