@@ -32,7 +32,7 @@ from count_people.errors import UserError
 log = logging.getLogger("count_people.greengrass")
 
 #: Component configuration keys that belong to Greengrass, not to the counter (install_*: the recipe's
-#: Install step, recipes/com.example.count_people.yaml).
+#: Install step, recipes/count_people/recipe.yaml).
 GREENGRASS_KEYS = frozenset({"accessControl", "install_mxnet", "install_python"})
 #: Keys naming a Secrets Manager secret (ARN) -> the Settings key its value fills (ggctl build --secrets).
 SECRET_KEYS = {"influx_token_secret_arn": "influx_token"}

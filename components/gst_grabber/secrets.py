@@ -17,7 +17,7 @@ The secret's value is either
 In a Docker container the nucleus's IPC socket and the component's token reach the grabber as the Greengrass
 developer guide describes ("Run a Docker container", section "Use interprocess communication in Docker
 container components": the socket mounted, ``SVCUID`` and ``AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT``
-passed with ``-e``); recipes/com.example.gst-grabber.yaml does so only when an ARN is configured.
+passed with ``-e``); recipes/gst_grabber/recipe.yaml does so only when an ARN is configured.
 Nucleus lite has no ``GetSecretValue``: the grabber then stops with one line and a non-zero exit. There the
 same value can come from a file on the device instead (``GRABBER_RTSP_SECRET_FILE``, mode 0400 or 0600, owned by
 the component user, put there when the device is set up): it is neither in a deployment nor in ``docker inspect``.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from ggctl import build, render
 from ggctl.errors import GgctlError
 from ggctl.models import ModelFiles
 from ggctl.project import COUNTER, GRABBER, load_components
-from ggctl_support import RECIPE_SCHEMA, ROOT, fake_grabber
+from ggctl_support import RECIPE_SCHEMA, ROOT, fake_grabber, gdk_built, gdk_component_build, project_copy
 
 BUCKET = "people-counter-artifacts-eu-west-1-123456789012"
 #: Recipe variables the nucleus resolves in lifecycle scripts (besides configuration:/KEY), with the Java nucleus
@@ -232,25 +231,23 @@ def test_counter_zip_is_reproducible_and_complete(tmp_path: Path, components: di
         assert not line.strip() or line.startswith("#") or "==" in line, f"unpinned requirement {line!r}"
 
 
-def test_gdk_custom_build_layout(tmp_path: Path) -> None:
-    """`ggctl build --gdk` leaves what `gdk component publish` reads: artifacts/NAME/VERSION and the recipe."""
-    root = tmp_path / "repo"
-    for path in ("recipes", "components/count_people", "docker/grabber"):
-        shutil.copytree(ROOT / path, root / path, symlinks=True,
-                        ignore=shutil.ignore_patterns("__pycache__", "greengrass-build"))
-    for path in ("gdk-config.json", "recipe.yaml"):
-        (root / path).symlink_to(ROOT / path) if path.endswith(".json") else (root / path).symlink_to(
-            "recipes/com.example.count_people.yaml")
-    components = load_components(root)
-    counter = components[COUNTER.key]
-    built, errors = build.build_all(root, components, [counter], root / "build/ggctl", gdk=True, report=print)
-    assert not errors
-    gdk = root / "greengrass-build"
-    artifact = gdk / "artifacts" / counter.name / counter.version / "count_people.zip"
-    assert build.sha256_file(artifact) == built[0].sha256
-    recipe = yaml.safe_load((gdk / "recipes" / "com.example.count_people.yaml").read_text())
+def test_gdk_component_build_of_the_counter_from_its_recipes_folder(tmp_path: Path) -> None:
+    """`cd recipes/count_people && gdk component build`: GDK finds its project there, the custom build leaves
+    what `gdk component publish` reads (the recipe under recipe.yaml, the ZIP under NAME/VERSION)."""
+    project = project_copy(tmp_path / "project")
+    folder = project / COUNTER.gdk_dir
+    result = gdk_component_build(folder)
+    assert result.returncode == 0, result.stdout + result.stderr
+    counter = load_components(project)[COUNTER.key]
+    recipe, artifacts = gdk_built(folder)
+    assert artifacts == [COUNTER.artifact]
     assert recipe["ComponentName"] == counter.name
-    assert recipe["Manifests"][0]["Artifacts"][0]["URI"] == f"s3://BUCKET_NAME/{counter.name}/1.0.0/count_people.zip"
+    uri = f"s3://{build.GDK_BUCKET}/{counter.name}/{counter.version}/{COUNTER.artifact}"
+    assert recipe["Manifests"][0]["Artifacts"][0]["URI"] == uri
+    jsonschema.validate(recipe, RECIPE_SCHEMA)
+    archive = zipfile.ZipFile(folder / build.GDK_BUILD_DIR / "artifacts" / counter.name / counter.version
+                              / artifacts[0])
+    assert not {"recipe.yaml", "gdk-config.json"} & set(archive.namelist())  # the GDK project is not in the ZIP
 
 
 def test_secrets_build_declares_the_secret_manager_and_the_arn_keys(built: Path, components: dict) -> None:

@@ -40,7 +40,7 @@ def test_docker_compose_config_accepts_the_stack():
     docker = shutil.which("docker")
     if not docker or subprocess.run([docker, "compose", "version"], capture_output=True).returncode:
         pytest.skip("no `docker compose` here (scripts/setup.sh installs docker-compose and its plugin shim)")
-    result = subprocess.run([docker, "compose", "-f", str(REPO_ROOT / "docker-compose.yml"), "config"],
+    result = subprocess.run([docker, "compose", "-f", str(REPO_ROOT / "docker/compose.yaml"), "config"],
                             capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
