@@ -4,13 +4,16 @@ name in every top-level folder, a GDK project per component, no symbolic link, a
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from ggctl.errors import GgctlError
-from ggctl.project import GDK_CONFIG, RECIPE, SPECS, load_components
-from ggctl_support import ROOT, GdkError, gdk_project
+from ggctl.project import COUNTER, GDK_CONFIG, RECIPE, SPECS, load_components
+from ggctl_support import ROOT, GdkError, gdk_built, gdk_project, project_copy
 
 #: The top level the project's design fixes (issue 23), plus the documentation site.
 TOP_LEVEL = {"components", "recipes", GDK_CONFIG, "docker", "scripts", "tests", "pyproject.toml", "README.md", "docs"}
@@ -78,3 +81,18 @@ def test_projects_publishing_to_two_buckets_are_refused(tmp_path: Path) -> None:
     with pytest.raises(GgctlError, match=r"^publish.bucket and publish.region differ \(.*'other-bucket'.*\); "
                                          r"ggctl publishes all components to one bucket in one region"):
         load_components(tmp_path)
+
+
+@pytest.mark.skipif(shutil.which("gdk") is None, reason="no GDK CLI on PATH (pip install "
+                    "git+https://github.com/aws-greengrass/aws-greengrass-gdk-cli.git@v1.6.2)")
+def test_the_real_gdk_cli_refuses_the_top_level_and_builds_the_counter(tmp_path: Path) -> None:
+    """Where GDK is installed: what gdk_project and gdk_component_build model, from GDK itself."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    top = subprocess.run(["gdk", "component", "build"], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert top.returncode == 1 and all(spec.gdk_dir in top.stdout + top.stderr for spec in SPECS.values())
+    folder = project_copy(tmp_path / "project") / COUNTER.gdk_dir
+    built = subprocess.run(["gdk", "component", "build"], cwd=folder, env=env, capture_output=True, text=True,
+                           timeout=600)
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert gdk_built(folder)[1] == [COUNTER.artifact]

@@ -195,7 +195,7 @@ def test_every_manifest_validates_offline_against_the_kubernetes_schemas(docs):
 
 def test_every_image_port_env_key_secret_and_config_file_exists(docs):
     assert problems(docs) == []
-    assert built_images()["grabber"] == GRABBER.key, "the grabber image is the one ggctl builds"
+    assert built_images()[GRABBER.folder] == GRABBER.key, "the grabber image is the one ggctl builds"
     assert {name for _, c in containers(docs) for name in [c["name"]]} >= {*BUILT, "prometheus", "influxdb",
                                                                           "node-exporter", "cadvisor"}
 

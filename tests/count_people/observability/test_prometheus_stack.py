@@ -9,6 +9,7 @@ import subprocess
 import time
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import pytest
 import yaml
@@ -45,6 +46,13 @@ def test_docker_compose_config_accepts_the_stack():
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
     assert {"prometheus", "alertmanager", "node-exporter", "cadvisor", "influxdb", "grafana"} <= set(services)
+    # Paths as compose resolves them (relative to docker/): every build and every mount of this repository exists.
+    paths = [Path(s["build"]["context"]) / s["build"]["dockerfile"] for s in services.values() if "build" in s]
+    for service in services.values():
+        for volume in service.get("volumes", []):
+            source = volume["source"] if isinstance(volume, dict) else volume.split(":")[0]
+            paths += [Path(source)] if source.startswith(str(REPO_ROOT)) else []
+    assert len(paths) > 3 and not [str(path) for path in paths if not path.exists()]
 
 
 @pytest.mark.shared
