@@ -13,10 +13,9 @@ from ggctl import build, commands, models
 from ggctl.aws import Aws
 from ggctl.build import BUILD_DIR
 from ggctl.errors import GgctlError
-from ggctl.project import COUNTER, GDK_CONFIG, SPECS, find_root, load_components, parse_assignments
+from ggctl.project import COUNTER, GDK_PROJECTS, SPECS, find_root, load_components, parse_assignments
 
 COMPONENT_KEYS = ", ".join(SPECS)
-GDK_PROJECTS = "  ".join(f"{spec.gdk_dir}/{GDK_CONFIG}" for spec in SPECS.values())
 DESCRIPTION = f"""\
 Build, upload, register and deploy this project's AWS IoT Greengrass v2 components ({COMPONENT_KEYS}).
 
@@ -29,9 +28,8 @@ Build, upload, register and deploy this project's AWS IoT Greengrass v2 componen
 
 Global options go before or after the command; --output json prints one JSON document on stdout.
 
-Names, versions, publisher, bucket prefix and region come from each component's GDK project,
-  {GDK_PROJECTS}
-the files `gdk component build/publish` read when run in that folder.
+Names, versions, publisher, bucket prefix and region come from each component's GDK project (the files
+`gdk component build/publish` read there): {GDK_PROJECTS}.
 AWS credentials come from the usual places (environment, ~/.aws, --profile).
 """
 

@@ -55,6 +55,8 @@ class Spec:
 COUNTER = Spec("count_people", "count_people", "count_people.zip")
 GRABBER = Spec("gst-grabber", "gst_grabber", "gst-grabber.tar.gz")
 SPECS: dict[str, Spec] = {spec.key: spec for spec in (GRABBER, COUNTER)}  # build and publish order
+#: Where a user sets names, versions, publisher, bucket and region: every component's GDK project file.
+GDK_PROJECTS = " and ".join(f"{spec.gdk_dir}/{GDK_CONFIG}" for spec in SPECS.values())
 
 
 @dataclass(frozen=True)
