@@ -19,16 +19,11 @@ from typing import Any, Mapping
 
 from count_people.backoff import Backoff
 from count_people.comms.ipc import SEND_TIMEOUT_S, connect_ipc, greengrass_environment, rejection, require_ipc
-from count_people.config import Settings, load_settings
+from count_people.config import GREENGRASS_KEYS, SECRET_KEYS, Settings, load_settings
 from count_people.errors import UserError
 
 log = logging.getLogger("count_people.greengrass")
 
-#: Component configuration keys that belong to Greengrass, not to the counter (install_*: the recipe's
-#: Install step, recipes/com.example.count_people.yaml).
-GREENGRASS_KEYS = frozenset({"accessControl", "install_mxnet", "install_python"})
-#: Keys naming a Secrets Manager secret (ARN) -> the Settings key its value fills (ggctl build --secrets).
-SECRET_KEYS = {"influx_token_secret_arn": "influx_token"}
 START_ATTEMPTS = 4
 
 
@@ -88,7 +83,7 @@ class GreengrassComponent:
         """Settings from a whole component configuration (the nucleus' or a deployment's proposal)."""
         counter_keys = {k: v for k, v in configuration.items() if k not in GREENGRASS_KEYS}
         for key, target in SECRET_KEYS.items():
-            arn = counter_keys.pop(key, None)
+            arn = configuration.get(key)
             if arn:
                 counter_keys[target] = self._secret(str(arn), key)
         return load_settings(self._flags, self._environ, self._config_file, greengrass=counter_keys)
