@@ -11,22 +11,30 @@ import logging
 import sys
 from typing import Any, Sequence
 
-from count_people.config import ENV_PREFIX, Settings, load_settings
+from frame_handoff.keys import keys
+
+from count_people.config import ENV_PREFIX, SECTIONS, Part, Settings, load_settings, part_of
+from count_people.config.generate import shown_default
 
 
 def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
-    """One flag per Settings key; None means 'not given' so lower-priority sources apply."""
+    """One flag per Settings key, grouped by section, its help from the key's declaration; None means 'not
+    given' so lower-priority sources apply."""
     parser.add_argument("--config", metavar="FILE", help=f"YAML/JSON settings file (env {ENV_PREFIX}CONFIG)")
-    defaults = Settings()
-    for key in Settings.options():
-        default = getattr(defaults, key.name)
-        shown = ",".join(default) if isinstance(default, tuple) else default
-        parser.add_argument(
-            "--" + key.name.replace("_", "-"),
-            dest=key.name,
-            metavar=key.metadata["metavar"] or key.name.upper(),
-            help=f"{key.metadata['help']} (default: {shown})",
-        )
+    for section in SECTIONS:
+        group = parser.add_argument_group(f"{section.NAME} ({ENV_PREFIX}<KEY>, or {section.NAME}: {{key: value}} in "
+                                          "a file)", section.__doc__)
+        for key in keys(section):
+            kind = key.metadata["kind"]
+            facts = [f"{kind.type} {kind.range}".strip(), f"default: {shown_default(key)}"]
+            if part_of(key.name) is Part.RESTART:
+                facts.append("read at start only")
+            group.add_argument(
+                "--" + key.name.replace("_", "-"),
+                dest=key.name,
+                metavar=key.metadata["metavar"] or key.name.upper(),
+                help=f"{key.metadata['help']} ({'; '.join(facts)})".replace("%", "%%"),
+            )
 
 
 def flags_from_args(args: argparse.Namespace) -> dict[str, Any]:

@@ -23,8 +23,6 @@ from ggctl.project import COUNTER, GRABBER, Component
 
 #: Counter keys that are install options rather than Settings keys.
 COUNTER_INSTALL_KEYS = ("install_mxnet", "install_python")
-#: Grabber configuration keys that name a GRABBER_* option differently.
-GRABBER_KEY_TO_FIELD = {"rtsp_url": "url"}
 #: Keys never printed in clear (the camera URL is masked by the grabber's own masking instead).
 SECRET_KEYS = ("influx_token",)
 
@@ -71,14 +69,16 @@ def _check_counter(merge: Mapping[str, Any], where: str) -> None:
 
 
 def _check_grabber(merge: Mapping[str, Any], where: str) -> None:
-    from gst_grabber.config import OPTIONS
-    parsers: dict[str, Callable[[str], object]] = {option.field: option.parse for option in OPTIONS}
+    from frame_handoff.keys import parse_key
+    from gst_grabber.config import OPTIONS, config_key
+
+    options = {config_key(option): option for option in OPTIONS}
     for key, value in merge.items():
-        parse = parsers.get(GRABBER_KEY_TO_FIELD.get(key, key))
-        if parse is None:
+        option = options.get(key)
+        if option is None:
             continue  # container options (frame_dir, docker_network, ...): checked against the defaults only
         try:
-            parse(str(value))
+            parse_key(option, str(value))
         except ValueError as exc:
             shown = "(hidden: it may hold a password)" if key == "rtsp_url" else repr(value)
             raise GgctlError(f"{where}: bad value for {key} {shown}: {exc}") from None

@@ -19,7 +19,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, Mapping
 
-from frame_handoff import DEFAULT_FRAME_PATH
+from frame_handoff import DEFAULT_FRAME_PATH, status_path
 from frame_handoff.cameras import COUNTER_KEYS as CAMERA_KEYS
 from frame_handoff.cameras import IDENTIFIER_KIND
 from frame_handoff.keys import SWITCH, TEXT, Kind, choice, key, keys, number, one_line, parse_key
@@ -70,7 +70,7 @@ class Input:
     camera_id: str = key("camera-1", "camera id carried in messages and topics", IDENTIFIER_KIND, "ID")
     thing_name: str = key(os.environ.get("AWS_IOT_THING_NAME") or socket.gethostname(),
                           "thing name carried in messages and topics (default: AWS_IOT_THING_NAME or host name)",
-                          IDENTIFIER_KIND, "NAME", recipe=False)
+                          IDENTIFIER_KIND, "NAME", recipe=False, shown="AWS_IOT_THING_NAME or the host name")
     cameras: tuple[Camera, ...] = key(
         (), "several cameras on one model: a list of {id, source, max_fps, lines, zones, ...}; each inherits the "
         "other keys; empty = the one camera the other keys describe", CAMERAS, "JSON", part=Part.CAMERAS)
@@ -188,7 +188,8 @@ class Publishing:
         "every_frame", "what the publisher gets: every_frame, on_change (counts, line totals or zone occupancy "
         "changed, plus a heartbeat) or summary (one message per summary_interval); hooks still see every frame",
         choice("every_frame", "on_change", "summary"), "MODE", part=Part.CADENCE,
-        component_default="summary")  # IoT Core bills every message: README "Publishing modes"
+        component_default="summary", component_note="The component sends summaries: IoT Core bills every "
+        "message, one summary per camera per minute is 1,440 a day, one message per frame 432,000 at 5 fps.")
     heartbeat_interval: float = key(60.0, "with publish_mode on_change: seconds between messages when nothing "
                                     "changed", number(float, 1.0, 86400.0), "S", part=Part.CADENCE)
     summary_interval: float = key(60.0, "with publish_mode summary: seconds each summary covers",
@@ -213,7 +214,7 @@ class Observability:
         30.0, "seconds without a new frame, or with the publisher unable to deliver, before /healthz fails",
         number(float, 0.1, 86400.0), "S")
     grabber_status: str = key("", "grabber status JSON to export (default: <frame stem>.status.json beside the frame "
-                              "file)", TEXT, "PATH")
+                              "file)", TEXT, "PATH", component_default=str(status_path(DEFAULT_FRAME_PATH)))
     stats_interval: float = key(10.0, "seconds between stats log lines (0 = off)", number(float, 0.0, 86400.0), "S")
     influx_url: str = key("", "InfluxDB URL to write counts to, e.g. http://127.0.0.1:8086 (empty = off; "
                           "credentials in it: set COUNT_PEOPLE_INFLUX_URL, not the flag: argv shows in ps)",
@@ -353,7 +354,7 @@ class Greengrass:
                               "PYTHON")
     influx_token_secret_arn: str = key(
         "", "ARN of a Secrets Manager secret whose value is influx_token (needs aws.greengrass.SecretManager; "
-        "ggctl build --secrets)", TEXT, "ARN", fills="influx_token")
+        "ggctl build --secrets adds it)", TEXT, "ARN", fills="influx_token", recipe=False)
 
 
 #: Component configuration keys that belong to Greengrass, not to the counter.

@@ -39,7 +39,6 @@ from count_people.tracking.tracker import Tracker, TrackerParams
 from count_people.tracking.zones import ZoneCounter
 
 
-
 def tracker_params(settings: Settings) -> TrackerParams:
     return TrackerParams(
         high_threshold=settings.tracker_high_threshold,
