@@ -12,6 +12,7 @@ from typing import Optional, Sequence
 from ggctl import build, commands, models
 from ggctl.aws import Aws
 from ggctl.build import BUILD_DIR
+from ggctl.configuration import validate_file
 from ggctl.errors import GgctlError
 from ggctl.project import COUNTER, SPECS, find_root, load_components, parse_assignments
 
@@ -136,6 +137,16 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--deployment-id", help="deployment to show")
     status.add_argument("--target", metavar="thing/NAME|thinggroup/NAME", help="core device or group to show")
 
+    validate = sub.add_parser(
+        "validate-config", help="check a component configuration before deploying it",
+        description="Check FILE (JSON or YAML: what the console's 'Configuration to merge' box takes, or a "
+                    "deployment's {merge: ...}) as the component would, before a deployment carries it to devices. "
+                    "One line per error; exit 2 when invalid. The counter's JSON Schema is "
+                    "recipes/com.example.count_people.configuration.schema.json.")
+    validate.add_argument("file", type=Path, metavar="FILE", help="the configuration to check")
+    validate.add_argument("--component", choices=sorted(SPECS), default=COUNTER.key,
+                          help=f"whose configuration it is (default: {COUNTER.key})")
+
     fetch = sub.add_parser("fetch-model", parents=[common], help="save GluonCV pretrained weights for packaging",
                            description="On a workstation that reaches the GluonCV model zoo: load NAME with its "
                                        "pretrained weights and save them as a .params file for 'ggctl build "
@@ -146,6 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, aws: Optional[Aws] = None) -> int:
+    if args.command == "validate-config":
+        errors = validate_file(args.file, args.component)
+        for error in errors:
+            print(f"{args.file}: {error}", file=sys.stderr)
+        if not errors:
+            print(f"{args.file}: valid configuration of {args.component}")
+        return 2 if errors else 0
     if args.command == "fetch-model":
         path = models.fetch_gluoncv(args.model_name, args.to or Path(f"{args.model_name}.params"))
         commands.emit(args.output, {"model": args.model_name, "params": str(path)}, f"saved {path}")

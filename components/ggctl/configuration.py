@@ -103,6 +103,29 @@ def _check_grabber_cameras(merge: Mapping[str, Any], where: str) -> None:
 CHECKS: dict[str, Callable[[Mapping[str, Any], str], None]] = {COUNTER.key: _check_counter, GRABBER.key: _check_grabber}
 
 
+def validate_file(path: Path, component_key: str) -> list[str]:
+    """The errors of the configuration in ``path`` (``{merge: ...}`` or the merge itself), one line each: all of
+    them for the counter (its schema checks each key), the first for the grabber."""
+    from count_people.config import configuration_errors
+    from frame_handoff.keys import load_text, read_text_file
+
+    try:
+        data = load_text(read_text_file(str(path)))
+    except ValueError as exc:
+        return [str(exc)]
+    if isinstance(data, dict) and "merge" in data and set(data) <= {"merge", "reset", "runWith"}:
+        data = data["merge"]
+    if component_key == COUNTER.key:
+        return configuration_errors(data, "configuration")
+    if not isinstance(data, dict):
+        return ["configuration: expected a mapping of key: value"]
+    try:
+        CHECKS[component_key](data, "configuration")
+    except GgctlError as exc:
+        return [str(exc)]
+    return []
+
+
 #: Counter keys always deployed explicitly, so that the device's accessControl matches what it publishes on.
 COUNTER_PINNED_KEYS = ("topic", "camera_id", "local_pubsub")
 

@@ -1,7 +1,13 @@
 """The counter's configuration: the schema (``settings``), the counter's kinds of value (``values``), the
 guarded loader (``loader``) and the files generated from the schema (``generate``)."""
 
-from count_people.config.loader import ENV_PREFIX, environment_settings, load_settings, read_config_file
+from count_people.config.loader import (
+    ENV_PREFIX,
+    configuration_errors,
+    environment_settings,
+    load_settings,
+    read_config_file,
+)
 from count_people.config.settings import (
     CAMERA_KEYS,
     FIELDS,
@@ -18,6 +24,6 @@ from count_people.config.values import Secret, without_userinfo
 
 __all__ = [
     "CAMERA_KEYS", "ENV_PREFIX", "FIELDS", "GREENGRASS_KEYS", "SECRET_KEYS", "SECTIONS", "Greengrass", "Part",
-    "Secret", "Settings", "environment_settings", "keys_rebuilding", "load_settings", "part_of",
+    "Secret", "Settings", "configuration_errors", "environment_settings", "keys_rebuilding", "load_settings", "part_of",
     "read_config_file", "without_userinfo",
 ]

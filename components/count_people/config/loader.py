@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping
 
-from frame_handoff.keys import load_text, read_text_file
+from frame_handoff.keys import keys, load_text, one_line, parse_key, read_text_file
 
-from count_people.config.settings import FIELDS, Settings
+from count_people.config.settings import FIELDS, GREENGRASS_KEYS, Greengrass, Settings
 from count_people.errors import UserError
 
 ENV_PREFIX = "COUNT_PEOPLE_"
@@ -62,3 +62,32 @@ def load_settings(
     settings = settings.updated({k: v for k, v in flags.items() if v is not None}, origin="command line")
     settings.camera_settings()  # every camera's values valid, no two on one frame file
     return settings
+
+
+def configuration_errors(configuration: Any, origin: str = "configuration") -> list[str]:
+    """Every error of a component configuration (what the console's JSON box or a deployment merges), one line
+    each, as the component would report them; empty when the counter would accept it."""
+    if not isinstance(configuration, dict):
+        return [f"{origin}: expected a mapping of key: value, got {type(configuration).__name__}"]
+    errors, settings = [], Settings()
+    for name, value in configuration.items():
+        try:
+            if name == "accessControl":
+                if not isinstance(value, dict):
+                    raise UserError(f"{origin}: bad value for accessControl: expected a mapping of policies")
+            elif name in GREENGRASS_KEYS:
+                own = next(f for f in keys(Greengrass) if f.name == name)
+                try:
+                    parse_key(own, value)
+                except ValueError as exc:
+                    raise UserError(f"{origin}: bad value for {name}: {one_line(exc)}") from None
+            else:
+                settings = settings.updated({name: value}, origin)
+        except UserError as exc:
+            errors.append(str(exc))
+    if not errors:
+        try:
+            settings.camera_settings()
+        except UserError as exc:
+            errors.append(f"{origin}: {exc}")
+    return errors

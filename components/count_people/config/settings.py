@@ -12,6 +12,7 @@ are generated from these declarations (``config/generate.py``).
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 import socket
 from dataclasses import dataclass
@@ -320,8 +321,10 @@ def _flat(changes: Mapping[str, Any], origin: str) -> Iterator[tuple[str, Any]]:
         section = SECTION_NAMED.get(name)
         if section is None:
             if name not in FIELDS:
-                raise UserError(f"{origin}: unknown key {raw_key!r}; valid keys: {', '.join(FIELDS)} (or a section: "
-                                f"{', '.join(SECTION_NAMED)})")
+                close = difflib.get_close_matches(name, [*FIELDS, *SECTION_NAMED], n=1)
+                hint = f"did you mean {close[0]}?" if close else f"valid keys: {', '.join(FIELDS)}"
+                raise UserError(f"{origin}: unknown key {raw_key!r}; {hint} (or a section: {', '.join(SECTION_NAMED)}; "
+                                "every key: docs/reference/configuration.md)")
             yield name, value
             continue
         if not isinstance(value, dict):
