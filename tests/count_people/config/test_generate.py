@@ -46,7 +46,8 @@ def test_the_reference_names_every_key_with_its_range_and_what_a_change_rebuilds
     for name in [*FIELDS, *GREENGRASS_KEYS - {"accessControl"}]:
         assert f"| `{name}` |" in text, name
     assert "| `threshold` | number | `0.5` | 0.0..1.0 | live: from the next frame | yes |" in text
-    assert "| `log_level` | choice | `INFO` | DEBUG \\| INFO \\| WARNING \\| ERROR | restart: read at start only" in text
+    assert "| `log_level` | choice | `INFO` | DEBUG \\| INFO \\| WARNING \\| ERROR | restart: read at start only" \
+        in text
     assert all(f"## {section.NAME}" in text for section in SECTIONS)
 
 

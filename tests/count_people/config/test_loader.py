@@ -80,9 +80,9 @@ def test_a_deep_value_from_greengrass_is_one_user_error():
     deep: list = []
     for _ in range(3000):
         deep = [deep]
-    with pytest.raises(UserError, match="^Greengrass configuration: bad value for zones: nested deeper than 12"):
+    with pytest.raises(UserError, match=r"^Greengrass configuration: bad value for zones: nested deeper than 12"):
         load_settings({}, environ={}, greengrass={"zones": deep})
-    with pytest.raises(UserError, match="^Greengrass configuration: bad value for lines: nested deeper than 12"):
+    with pytest.raises(UserError, match=r"^Greengrass configuration: bad value for lines: nested deeper than 12"):
         load_settings({}, environ={}, greengrass={"lines": DEEP})
 
 
@@ -104,5 +104,5 @@ def test_nested_sections_and_flat_keys_are_one_schema(tmp_path):
         0.7, ("person", "car"), "summary", 2.0)
     with pytest.raises(UserError, match=r"^config file x: unknown key detection\.max_fps; the detection section"):
         Settings().updated({"detection": {"max_fps": 2}}, origin="config file x")
-    with pytest.raises(UserError, match="^config file x: bad value for detection: expected a mapping"):
+    with pytest.raises(UserError, match=r"^config file x: bad value for detection: expected a mapping"):
         Settings().updated({"detection": "yolo"}, origin="config file x")
