@@ -7,6 +7,7 @@ without importing another command.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from typing import Any, Sequence
@@ -49,11 +50,24 @@ def parse_with_settings(parser: argparse.ArgumentParser, argv: Sequence[str]) ->
     """Parse a subcommand's arguments, load its Settings and set up logging at their level."""
     args = parser.parse_args(argv)
     settings = settings_from_args(args)
-    setup_logging(settings.log_level)
+    setup_logging(settings)
     return args, settings
 
 
-def setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
-    )
+class JsonFormatter(logging.Formatter):
+    """One JSON object per log line, so a log service can filter on level, logger and message without parsing."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"time": self.formatTime(record), "level": record.levelname, "logger": record.name,
+                "message": record.getMessage()}
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line)
+
+
+def setup_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level, stream=sys.stderr, force=True,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.log_format == "json":
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonFormatter())
