@@ -234,7 +234,8 @@ class Observability:
     log_level: str = key("INFO", "log verbosity", choice("DEBUG", "INFO", "WARNING", "ERROR"), "LEVEL",
                          part=Part.RESTART)
     log_format: str = key("text", "log lines as text, or json: one object per line (time, level, logger, message) "
-                          "for CloudWatch Logs Insights or Loki", choice("text", "json"), "text|json", part=Part.RESTART)
+                          "for CloudWatch Logs Insights or Loki", choice("text", "json"), "text|json",
+                          part=Part.RESTART)
 
 
 #: The sections in the order of ``--help`` and the reference.
