@@ -21,8 +21,6 @@ from ggctl import render
 from ggctl.errors import GgctlError
 from ggctl.project import COUNTER, GRABBER, Component
 
-#: Counter keys that are install options rather than Settings keys.
-COUNTER_INSTALL_KEYS = ("install_mxnet", "install_python")
 #: Keys never printed in clear (the camera URL is masked by the grabber's own masking instead).
 SECRET_KEYS = ("influx_token",)
 
@@ -55,17 +53,12 @@ def read_merges(path: Path, components: Mapping[str, Component]) -> dict[str, di
 
 
 def _check_counter(merge: Mapping[str, Any], where: str) -> None:
-    from count_people.config import Settings
-    from count_people.errors import UserError
+    """The counter's own schema (count_people.config), Greengrass keys included; the first error."""
+    from count_people.config import configuration_errors
 
-    recipe_only = (*COUNTER_INSTALL_KEYS, *render.SECRET_ARN_KEYS[COUNTER.key])
-    settings_keys = {k: v for k, v in merge.items() if k not in recipe_only}
-    try:
-        Settings().updated(settings_keys, origin=where)
-    except UserError as exc:
-        raise GgctlError(str(exc)) from None
-    if "install_mxnet" in merge and not isinstance(merge["install_mxnet"], bool):
-        raise GgctlError(f"{where}: install_mxnet must be true or false")
+    errors = configuration_errors(dict(merge), where)
+    if errors:
+        raise GgctlError(errors[0])
 
 
 def _check_grabber(merge: Mapping[str, Any], where: str) -> None:
@@ -131,7 +124,12 @@ COUNTER_PINNED_KEYS = ("topic", "camera_id", "local_pubsub")
 
 
 def checked_merge(root: Path, component: Component, merge: Mapping[str, Any]) -> dict:
-    """The merge to deploy, checked: keys must exist in the recipe (secret ARN keys included) and parse."""
+    """The merge to deploy, checked: keys must exist in the recipe (secret ARN keys included) and parse. The
+    counter's sections (``detection: {threshold: 0.6}``) are deployed as their flat keys."""
+    if component.key == COUNTER.key:
+        from count_people.config import open_sections
+
+        merge = open_sections(merge)
     defaults = render.default_configuration(root, component, secrets=True)
     where = f"configuration of {component.name}"
     unknown = sorted(set(merge) - set(defaults) | ({"accessControl"} & set(merge)))

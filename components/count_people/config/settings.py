@@ -317,6 +317,14 @@ def keys_rebuilding(part: Part) -> frozenset[str]:
     return frozenset(name for name in FIELDS if part_of(name) is part)
 
 
+def open_sections(configuration: Mapping[str, Any]) -> dict[str, Any]:
+    """``configuration`` with each section's nested mapping replaced by its keys (a deployment merges flat keys)."""
+    flat: dict[str, Any] = {}
+    for name, value in configuration.items():
+        flat.update(value if name in SECTION_NAMED and isinstance(value, dict) else {name: value})
+    return flat
+
+
 def _flat(changes: Mapping[str, Any], origin: str) -> Iterator[tuple[str, Any]]:
     """(key, value) of ``changes``, a section's nested mapping opened; UserError on an unknown key."""
     for raw_key, value in changes.items():
