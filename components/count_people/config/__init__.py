@@ -25,6 +25,6 @@ from count_people.config.values import Secret, without_userinfo
 
 __all__ = [
     "CAMERA_KEYS", "ENV_PREFIX", "FIELDS", "GREENGRASS_KEYS", "SECRET_KEYS", "SECTIONS", "Greengrass", "Part",
-    "Secret", "Settings", "configuration_errors", "environment_settings", "keys_rebuilding", "load_settings", "open_sections", "part_of",
-    "read_config_file", "without_userinfo",
+    "Secret", "Settings", "configuration_errors", "environment_settings", "keys_rebuilding", "load_settings",
+    "open_sections", "part_of", "read_config_file", "without_userinfo",
 ]
