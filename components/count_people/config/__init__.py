@@ -4,12 +4,10 @@ guarded loader (``loader``) and the files generated from the schema (``generate`
 from count_people.config.loader import (
     ENV_PREFIX,
     configuration_errors,
-    environment_settings,
     load_settings,
     read_config_file,
 )
 from count_people.config.settings import (
-    CAMERA_KEYS,
     FIELDS,
     GREENGRASS_KEYS,
     SECRET_KEYS,
@@ -21,10 +19,10 @@ from count_people.config.settings import (
     open_sections,
     part_of,
 )
-from count_people.config.values import Secret, without_userinfo
+from count_people.config.values import Secret
 
 __all__ = [
-    "CAMERA_KEYS", "ENV_PREFIX", "FIELDS", "GREENGRASS_KEYS", "SECRET_KEYS", "SECTIONS", "Greengrass", "Part",
-    "Secret", "Settings", "configuration_errors", "environment_settings", "keys_rebuilding", "load_settings",
-    "open_sections", "part_of", "read_config_file", "without_userinfo",
+    "ENV_PREFIX", "FIELDS", "GREENGRASS_KEYS", "SECRET_KEYS", "SECTIONS", "Greengrass", "Part",
+    "Secret", "Settings", "configuration_errors", "keys_rebuilding", "load_settings",
+    "open_sections", "part_of", "read_config_file",
 ]

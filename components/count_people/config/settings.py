@@ -70,7 +70,7 @@ class Input:
                       TEXT, "PATH", part=Part.SOURCE)
     camera_id: str = key("camera-1", "camera id carried in messages and topics", IDENTIFIER_KIND, "ID")
     thing_name: str = key(os.environ.get("AWS_IOT_THING_NAME") or socket.gethostname(),
-                          "thing name carried in messages and topics (default: AWS_IOT_THING_NAME or host name)",
+                          "thing name carried in messages and topics",
                           IDENTIFIER_KIND, "NAME", recipe=False, shown="AWS_IOT_THING_NAME or the host name")
     cameras: tuple[Camera, ...] = key(
         (), "several cameras on one model: a list of {id, source, max_fps, lines, zones, ...}; each inherits the "
