@@ -78,18 +78,19 @@ def number(kind: type, low: Optional[float] = None, high: Optional[float] = None
     """An int or float (also given as text), finite and within ``low..high``."""
 
     def parse(value: Any) -> Any:
-        if isinstance(value, bool):
-            raise ValueError(f"expected a {kind.__name__}")
+        if isinstance(value, bool) or (kind is int and isinstance(value, float) and not value.is_integer()):
+            raise ValueError(f"expected {noun}, got {value!r}")  # 2.5 frames is no count to round
         try:
             result = kind(value)
         except (TypeError, ValueError, OverflowError):
-            raise ValueError(f"expected a {kind.__name__}, got {value!r}") from None
+            raise ValueError(f"expected {noun}, got {value!r}") from None
         if not math.isfinite(result):  # NaN passes every comparison below: a threshold of nan would count nothing
-            raise ValueError(f"expected a finite {kind.__name__}, got {value!r}")
+            raise ValueError(f"expected a finite number, got {value!r}")
         if (low is not None and result < low) or (high is not None and result > high):
             raise ValueError(f"{result} is outside {bounds}")
         return result
 
+    noun = "an integer" if kind is int else "a number"
     bounds = f"{low if low is not None else '-inf'}..{high if high is not None else 'inf'}"
     schema: Dict[str, Any] = {"type": ["integer" if kind is int else "number", "string"]}
     schema.update({name: limit for name, limit in (("minimum", low), ("maximum", high)) if limit is not None})

@@ -142,3 +142,14 @@ def test_emulator_mount_names():
         named_sources(["test"], ["cam1=test"])
     with pytest.raises(EmulatorError, match="expected NAME=SOURCE"):
         named_sources([], ["a/b=test"])
+
+
+def test_a_deep_or_endless_cameras_list_is_one_line(tmp_path):
+    """The grabber's ways in take the counter's guards (frame_handoff.keys): depth, size, regular files only."""
+    base = load_config([], {}, require_url=False)
+    with pytest.raises(ConfigError, match=r"^GRABBER_CAMERAS: nested deeper than 12 levels"):
+        load_cameras(base, None, "[" * 5000 + "]" * 5000)
+    fifo = tmp_path / "cameras.fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match=r"^cameras file .*: not a regular file"):
+        load_cameras(base, fifo, "")
