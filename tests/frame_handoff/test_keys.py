@@ -9,8 +9,9 @@ from frame_handoff.keys import choice, guarded, load_text, number
 def test_numbers_are_finite_in_range_and_whole_when_integers():
     seconds, frames = number(float, 0.0, 10.0), number(int, 0, 240)
     assert seconds("2.5") == 2.5 and frames(3.0) == 3 and frames("7") == 7
-    for kind, value, reason in ((seconds, "nan", "expected a finite number"), (seconds, 11, "11.0 is outside 0.0..10.0"),
-                                (frames, 2.5, "expected an integer, got 2.5"), (frames, True, "expected an integer")):
+    cases = ((seconds, "nan", "expected a finite number"), (seconds, 11, "11.0 is outside 0.0..10.0"),
+             (frames, 2.5, "expected an integer, got 2.5"), (frames, True, "expected an integer"))
+    for kind, value, reason in cases:
         with pytest.raises(ValueError, match=reason):
             kind(value)
     assert frames.schema == {"type": ["integer", "string"], "minimum": 0, "maximum": 240}
