@@ -16,7 +16,8 @@ import json
 import math
 import os
 import stat
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+import textwrap
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 #: A settings file or a setting's text is a few kilobytes; anything far larger is the wrong value.
 MAX_TEXT_BYTES = 1024 * 1024
@@ -217,3 +218,46 @@ def one_line(reason: Any) -> str:
     """An error's text on one line (a YAML problem can span several)."""
     return " ".join(str(reason).split())
 
+
+
+# -- generated recipe blocks ------------------------------------------------------------------------------
+
+
+def config_value(value: Any) -> Any:
+    """A default as a JSON configuration value that parses back to it (None: empty; names: comma-separated)."""
+    if value is None:
+        return ""
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value) if isinstance(value, os.PathLike) else value
+
+
+def recipe_value(field: dataclasses.Field) -> Any:
+    """The key's value in a recipe's DefaultConfiguration: the component's own default where it differs."""
+    return config_value(field.metadata.get("component_default", field.default))
+
+
+def yaml_block(fields: Sequence[dataclasses.Field], indent: str = "    ") -> List[str]:
+    """``key: value`` lines of a recipe's DefaultConfiguration, each under its help (and note) as a comment.
+    Values are written as JSON, which is valid YAML, so this needs no YAML library."""
+    lines: List[str] = []
+    for field in fields:
+        note = ". ".join(filter(None, (field.metadata["help"], field.metadata.get("component_note"))))
+        lines += textwrap.wrap(note, 116, initial_indent=f"{indent}# ", subsequent_indent=f"{indent}# ")
+        lines.append(f"{indent}{config_key(field)}: {json.dumps(recipe_value(field))}")
+    return lines
+
+
+def config_key(field: dataclasses.Field) -> str:
+    """The key's name in a component configuration (``config_key`` where it differs from the field's)."""
+    return field.metadata.get("config_key", field.name)
+
+
+def replace_block(text: str, begin: str, end: str, lines: Sequence[str]) -> str:
+    """``text`` with the lines from the one starting with ``begin`` to the one starting with ``end`` replaced by
+    ``begin``, ``lines`` and ``end`` (a generated part of a hand-written file)."""
+    head, sep, rest = text.partition(begin)
+    if not sep or end not in rest:
+        raise ValueError(f"no block '{begin.strip()}' ... '{end.strip()}' to fill")
+    tail = rest[rest.index(end) + len(end):]
+    return "\n".join([head + begin, *lines, end]) + tail

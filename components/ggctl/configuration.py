@@ -62,14 +62,14 @@ def _check_counter(merge: Mapping[str, Any], where: str) -> None:
 
 
 def _check_grabber(merge: Mapping[str, Any], where: str) -> None:
-    from frame_handoff.keys import parse_key
-    from gst_grabber.config import OPTIONS, config_key
+    from frame_handoff.keys import config_key, keys, parse_key
+    from gst_grabber.config import OPTIONS, RecipeKeys
 
-    options = {config_key(option): option for option in OPTIONS}
+    options = {config_key(option): option for option in (*OPTIONS, *keys(RecipeKeys))}
     for key, value in merge.items():
         option = options.get(key)
-        if option is None:
-            continue  # container options (frame_dir, docker_network, ...): checked against the defaults only
+        if option is None or key == "cameras":
+            continue  # secret ARN keys: render.secret_arns; cameras: below
         try:
             parse_key(option, str(value))
         except ValueError as exc:

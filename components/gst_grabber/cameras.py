@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from frame_handoff.cameras import GRABBER_KEYS, SECRET_KEY, camera_entries
-from frame_handoff.keys import load_text, one_line, read_text_file
+from frame_handoff.keys import config_key, load_text, one_line, read_text_file
 
-from gst_grabber.config import OPTIONS, ConfigError, GrabberConfig, config_key, parse_option
+from gst_grabber.config import OPTIONS, ConfigError, GrabberConfig, parse_option
 from gst_grabber.masking import mask_url
 
 #: Grabber keys at the top level: defaults for every camera, plus the frame folder and the restart timing.

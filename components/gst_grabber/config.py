@@ -63,11 +63,14 @@ class GrabberConfig:
     Greengrass configuration and a cameras list, the snake_case key (``config_key`` where it differs)."""
 
     url: str = keys.key("", "camera URL rtsp://user:password@host:554/path (prefer the env var: argv is visible in "
-                        "ps)", RTSP_URL, config_key="rtsp_url")
+                        "ps)", RTSP_URL, config_key="rtsp_url", component_note="Set it per device or group at "
+                        "deployment. It is stored in the deployment document: prefer rtsp_secret_arn (a Secrets "
+                        "Manager secret; ggctl build --secrets)")
     transport: str = keys.key("tcp", "RTSP lower transport", keys.choice(*TRANSPORTS))
     latency_ms: int = keys.key(200, "jitter buffer in ms", keys.number(int, 0, 10000))
     codec: str = keys.key("h264", "stream codec; auto uses decodebin", keys.choice(*CODECS))
-    output_dir: Path = keys.key(Path(DEFAULT_FRAME_DIR), "directory of the frame file", PATH)
+    output_dir: Path = keys.key(Path(DEFAULT_FRAME_DIR), "directory of the frame file", PATH,
+                                recipe=False)  # in the container: frame_dir is mounted there
     output_name: str = keys.key(DEFAULT_FRAME_NAME, "frame file name", keys.text(_file_name, "file name"))
     max_fps: int = keys.key(5, "frames per second written at most, dropped before JPEG encoding; 0 = every frame",
                             keys.number(int, 0, 240))
@@ -78,9 +81,9 @@ class GrabberConfig:
     backoff_initial_s: float = keys.key(1.0, "first delay before a restart; doubles per failed attempt", SECONDS)
     backoff_max_s: float = keys.key(8.0, "restart delay cap", SECONDS)
     status_file: Optional[Path] = keys.key(None, "heartbeat JSON (default: <output-dir>/<frame stem>.status.json)",
-                                           keys.text(_optional_path, "path"))
+                                           keys.text(_optional_path, "path"), recipe=False)
     gst_launch: str = keys.key("gst-launch-1.0", "GStreamer tools (gst-inspect-1.0 beside it checks elements)",
-                               keys.TEXT)
+                               keys.TEXT, recipe=False)
     log_level: str = keys.key("INFO", "log verbosity", keys.choice("DEBUG", "INFO", "WARNING", "ERROR"))
 
     @property
@@ -100,13 +103,32 @@ class GrabberConfig:
 OPTIONS = keys.keys(GrabberConfig)
 
 
-def config_key(option: dataclasses.Field) -> str:
-    """The option's key in the Greengrass configuration and a cameras list."""
-    return option.metadata.get("config_key", option.name)
+@dataclass(frozen=True)
+class RecipeKeys:
+    """Keys of the grabber's component configuration that its recipe's Run step reads rather than the grabber:
+    the container's mounts, network and stop timeout, and the cameras list it passes as GRABBER_CAMERAS."""
+
+    rtsp_secret_file: str = keys.key(
+        "", "for cores without GetSecretValue (nucleus lite): a file on the device, readable by the component user "
+        "only (chmod 400), holding {\"username\": ..., \"password\": ...} or the whole rtsp:// URL; mounted "
+        "read-only", keys.TEXT)
+    cameras: tuple = keys.key(
+        (), "several cameras instead of rtsp_url: a list of {id, rtsp_url, transport, codec, latency_ms, max_fps, "
+        "max_width, jpeg_quality}; the keys above are their defaults. Each camera writes <frame_dir>/<id>.jpg. The "
+        "counter's keys of an entry (lines, zones, ...) are accepted and ignored, so one list serves both "
+        "components. [] = the one camera of rtsp_url", keys.Kind(lambda value: value, "list of cameras",
+                                                                  {"type": ["array", "string"]}),
+        component_default=[])
+    frame_dir: str = keys.key(DEFAULT_FRAME_DIR, "host directory the frames go to: a tmpfs (scripts/setup-frames-"
+                              "tmpfs.sh), bind-mounted at /tmp/data", keys.TEXT)
+    docker_network: str = keys.key("bridge", "Docker network: bridge suffices for RTSP over TCP; use host for "
+                                   "transport udp", keys.TEXT)
+    stop_timeout_s: int = keys.key(10, "seconds docker stop waits before it kills the container",
+                                   keys.number(int, 0, 3600))
 
 
 def env_var(option: dataclasses.Field) -> str:
-    return "GRABBER_" + config_key(option).upper()
+    return "GRABBER_" + keys.config_key(option).upper()
 
 
 def parse_option(option: dataclasses.Field, raw: object, source: str, sep: str = "=") -> object:

@@ -117,8 +117,8 @@ def test_counter_configuration_holds_every_setting(recipes: dict) -> None:
 
 
 def test_grabber_configuration_holds_every_option(recipes: dict) -> None:
-    from frame_handoff.keys import parse_key
-    from gst_grabber.config import OPTIONS, GrabberConfig, config_key, env_var
+    from frame_handoff.keys import config_key, parse_key
+    from gst_grabber.config import OPTIONS, GrabberConfig, env_var
 
     recipe = recipes[GRABBER.key]
     defaults = recipe["ComponentConfiguration"]["DefaultConfiguration"]
