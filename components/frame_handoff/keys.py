@@ -12,6 +12,7 @@ the grabber's image carries this folder as plain files, on the Python of its bas
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import math
 import os
@@ -62,6 +63,8 @@ def parse_key(field: dataclasses.Field, value: Any) -> Any:
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, datetime.date):  # YAML reads counts_reset: 2024-06-01 as a date
+        return value.isoformat()
     if not isinstance(value, (str, int, float)) or isinstance(value, bool):
         raise ValueError("expected a string")
     return str(value)
@@ -158,7 +161,7 @@ def guarded(value: Any, limit_depth: int = MAX_DEPTH) -> Any:
             if not all(isinstance(k, (str, int, float, bool)) or k is None for k in item):
                 raise ValueError("a mapping key that is not text")
             children = list(item.values())
-        elif item is None or isinstance(item, (str, int, float, bool)):
+        elif item is None or isinstance(item, (str, int, float, bool, datetime.date)):
             continue
         else:
             raise ValueError(f"a {type(item).__name__}; expected text, numbers, lists and mappings")
@@ -182,8 +185,8 @@ def load_text(text: str, limit_depth: int = MAX_DEPTH) -> Any:
         data = json.loads(text) if yaml is None else yaml.safe_load(text)  # JSON is valid YAML
     except RecursionError:
         raise ValueError(f"nested deeper than {limit_depth} levels; a setting has at most a few") from None
-    except ValueError as exc:  # json.JSONDecodeError
-        raise ValueError(f"not valid JSON: {exc}") from None
+    except ValueError as exc:  # json.JSONDecodeError; a YAML date like 2024-13-01
+        raise ValueError(one_line(f"not valid {'JSON' if yaml is None else 'YAML/JSON'}: {exc}")) from None
     except Exception as exc:  # yaml.YAMLError, kept out of the signature for the JSON-only image
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark is not None else ""

@@ -6,7 +6,7 @@ key says otherwise). ``Settings`` is all sections in one frozen object (``settin
 snake_case name is the config-file and Greengrass key, the ``--kebab-case`` flag and the
 ``COUNT_PEOPLE_UPPER_CASE`` variable, and a file or Greengrass configuration may also nest a section's keys
 under its name (``detection: {threshold: 0.6}``). The reference, JSON Schema, recipe defaults and ``--help``
-are generated from these declarations (``config/generate.py``).
+are generated from these declarations (``config/generate.py``; ``ggctl generate`` writes the files).
 """
 
 from __future__ import annotations

@@ -106,3 +106,9 @@ def test_nested_sections_and_flat_keys_are_one_schema(tmp_path):
         Settings().updated({"detection": {"max_fps": 2}}, origin="config file x")
     with pytest.raises(UserError, match=r"^config file x: bad value for detection: expected a mapping"):
         Settings().updated({"detection": "yolo"}, origin="config file x")
+
+
+def test_a_yaml_date_is_text(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("counts_reset: 2024-06-01\n")
+    assert load_settings({}, environ={}, config_file=str(config)).counts_reset == "2024-06-01"
