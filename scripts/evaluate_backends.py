@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""README's backend table: ``count-people evaluate`` count MAE and ms per frame of the shared ONNX models,
-FP32 through both YOLO backends and INT8 through ONNX Runtime, on TUD-Campus and TUD-Stadtmitte.
+"""The backend table of docs/content/how-to/detectors.md: ``count-people evaluate`` count MAE and ms per frame
+of the shared ONNX models, FP32 through both YOLO backends and INT8 through ONNX Runtime, on TUD-Campus and
+TUD-Stadtmitte.
 
 Thresholds, NMS, labels and layout come from the model catalog (nothing is set here). INT8 is
 calibrated on the other sequence's frames, so no sequence calibrates its own evaluation.

@@ -1,8 +1,8 @@
-"""Render the README picture of a line and a zone as the live view draws them.
+"""Render the docs picture of a line and a zone as the live view draws them.
 
 A synthetic scene (no camera footage may be committed) with walkers whose boxes stand in for
 detections; the tracking hook counts them and the live view's own drawing code renders the
-message. Usage: .venv/bin/python scripts/render_lines_zones.py docs/lines-and-zones.png
+message. Usage: .venv/bin/python scripts/render_lines_zones.py docs/content/images/lines-and-zones.png
 """
 
 from __future__ import annotations

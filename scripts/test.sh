@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 .venv/bin/ruff check .
 .venv/bin/lint-imports --no-cache  # the layer contracts in pyproject.toml
+NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --quiet --strict -f docs/mkdocs.yml  # the site, into build/docs-site
 .venv/bin/python -m pytest -q -rs "$@"
 if [[ ${CI:-} == true ]] || { [[ -z ${SKIP_CLEAN_INSTALL:-} ]] && (($# == 0)); }; then
   .venv/bin/python scripts/clean_install_check.py

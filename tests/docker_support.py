@@ -26,16 +26,6 @@ DEFAULT_BASE_IMAGE = "debian:bookworm-slim"
 DEBIAN_MIRROR = os.environ.get("EPC_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 
 
-#: CA certificates this machine adds to Debian's (e.g. a TLS-intercepting proxy's), needed by pip inside image builds.
-LOCAL_CA_DIR = Path("/usr/local/share/ca-certificates")
-
-
-def extra_ca_certs() -> dict[str, str]:
-    """The grabber image's EXTRA_CA_CERTS build argument with this machine's added CAs (none: no argument)."""
-    pem = "\n".join(path.read_text() for path in sorted(LOCAL_CA_DIR.glob("*.crt")))
-    return {"EXTRA_CA_CERTS": pem} if pem.strip() else {}
-
-
 class DockerUnavailable(RuntimeError):
     """Raised when no engine can be reached or started here (the reason is the message)."""
 

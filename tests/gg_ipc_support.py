@@ -35,7 +35,7 @@ def write_recipe(directory: Path, configuration: dict[str, Any] | None = None) -
                     "resources": ["people/{iot:thingName}/*"]}},
                 "aws.greengrass.ipc.pubsub": {f"{COMPONENT}:pubsub:1": {
                     "operations": ["aws.greengrass#PublishToTopic", "aws.greengrass#SubscribeToTopic"],
-                    "resources": ["local/#"]}},
+                    "resources": ["local/*"]}},  # pubsub grants take no MQTT wildcards: * glob
             },
         }},
     }

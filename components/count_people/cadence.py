@@ -1,7 +1,7 @@
 """How often the publisher gets a message: every frame, on change with a heartbeat, or interval summaries.
 
 IoT Core bills every message, and nobody needs boxes five times a second in the cloud, so the
-Greengrass component defaults to summaries (README "Publishing modes"). Only what goes to the
+Greengrass component defaults to summaries (docs/content/how-to/publishing.md). Only what goes to the
 configured publisher is thinned: the frame hooks (metrics, live view, InfluxDB) still see every frame.
 """
 

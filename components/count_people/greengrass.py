@@ -7,13 +7,20 @@ logged and rejected while the old configuration keeps running. If the nucleus go
 the link reconnects with backoff, re-reads the configuration and subscribes again.
 A deployment's proposed configuration is validated first (SubscribeToValidateConfigurationUpdates): an
 invalid one is refused with the same one-line reason the CLI prints, so the deployment fails instead of
-the component. Publishing has its own connection (comms/ipc.py), so a slow update never delays messages.
+the component. Validation reads no secret: the Java nucleus asks before it merges (aws-greengrass-nucleus v2.18.2
+src/main/java/com/aws/greengrass/deployment/DeploymentConfigMerger.java:151, merge at :229), so the accessControl
+in force is the old one (authorization/AuthorizationHandler.java:148-199 reloads it on the merge) and a
+GetSecretValue on a newly granted ARN would be refused, failing the deployment. A secret ARN is checked for
+its shape only and read once the update has landed; if that read fails the counter keeps running with the
+token it had (or without), says so once in the log and in ``notices`` (/healthz), and tries again with backoff.
+Publishing has its own connection (comms/ipc.py), so a slow update never delays messages.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from typing import Any, Mapping
 
@@ -24,7 +31,11 @@ from count_people.errors import UserError
 
 log = logging.getLogger("count_people.greengrass")
 
+#: A Secrets Manager secret ARN (AWS Secrets Manager API reference, "ARN format"): all a proposal is checked for.
+SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+")
 START_ATTEMPTS = 4
+#: How often the configuration thread looks whether a secret needs reading again.
+SECRET_LOOK_S = 1.0
 
 
 class GreengrassComponent:
@@ -44,6 +55,10 @@ class GreengrassComponent:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._validation_warned = False
+        self._secrets: dict[str, str] = {}  # key -> the last value read
+        #: Secrets that could not be read after an update (key -> one-line reason), for /healthz.
+        self.secret_problems: dict[str, str] = {}
+        self.secret_backoff = Backoff(first=1.0, cap=60.0)
 
     @classmethod
     def from_environment(cls, flags: Mapping[str, Any], config_file: str | None = None,
@@ -68,25 +83,53 @@ class GreengrassComponent:
                 log.warning("cannot connect to Greengrass IPC (%s); retry %d in %.1f s", exc, attempt, delay)
                 threading.Event().wait(delay)
         self.backoff.reset()
-        return self._settings()
+        return self._settings(strict=True)
 
-    def _settings(self) -> Settings:
-        """Current Settings from the nucleus' configuration of this component (UserError if invalid)."""
+    def _settings(self, strict: bool = False) -> Settings:
+        """Current Settings from the nucleus' configuration of this component (UserError if invalid); ``strict``:
+        an unreadable secret is a UserError too, else the last value read stands in for it."""
         response = self._client.get_configuration_async(key_path=[]).result(SEND_TIMEOUT_S)
         configuration = response.value or {}
         shadowed = sorted((set(configuration) - GREENGRASS_KEYS) & set(self._flags))
         if shadowed:
             log.warning("command-line flags override the component configuration of: %s", ", ".join(shadowed))
-        return self._settings_from(configuration)
+        return self._settings_from(configuration, read_secrets=True, strict=strict)
 
-    def _settings_from(self, configuration: Mapping[str, Any]) -> Settings:
-        """Settings from a whole component configuration (the nucleus' or a deployment's proposal)."""
+    def _settings_from(self, configuration: Mapping[str, Any], read_secrets: bool = False,
+                       strict: bool = False) -> Settings:
+        """Settings from a whole component configuration (the nucleus' or a deployment's proposal); secrets are
+        read only with ``read_secrets`` (a configuration in force, never a proposal)."""
         counter_keys = {k: v for k, v in configuration.items() if k not in GREENGRASS_KEYS}
         for key, target in SECRET_KEYS.items():
-            arn = configuration.get(key)
-            if arn:
-                counter_keys[target] = self._secret(str(arn), key)
+            arn = configuration.get(key)  # a Greengrass key: not among counter_keys
+            if not arn:
+                self.secret_problems.pop(key, None)
+                continue
+            if not SECRET_ARN.fullmatch(str(arn)):
+                raise UserError(f"{key}: {str(arn)!r} is not a Secrets Manager secret ARN "
+                                "(arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME); copy the secret's ARN")
+            if read_secrets:
+                counter_keys[target] = self._read_secret(str(arn), key, strict)
         return load_settings(self._flags, self._environ, self._config_file, greengrass=counter_keys)
+
+    def _read_secret(self, arn: str, key: str, strict: bool) -> str:
+        """The secret's value; when it cannot be read and not ``strict``, the last value read (or none), the
+        reason kept in ``secret_problems`` and logged once."""
+        try:
+            value = self._secret(arn, key)
+        except UserError as exc:
+            if strict:
+                raise
+            if self.secret_problems.get(key) != str(exc):
+                log.error("%s; the counter keeps running with %s and retries", exc,
+                          "the token it had" if key in self._secrets else f"no {SECRET_KEYS[key]}")
+            self.secret_problems[key] = str(exc)
+            return self._secrets.get(key, "")
+        if self.secret_problems.pop(key, None):
+            log.info("%s: read %s after all", key, arn)
+            self.secret_backoff.reset()
+        self._secrets[key] = value
+        return value
 
     def _secret(self, arn: str, key: str) -> str:
         """The secret's value from the nucleus (aws.greengrass.SecretManager): it never sits in configuration."""
@@ -103,7 +146,7 @@ class GreengrassComponent:
     def validation_error(self, configuration: Mapping[str, Any]) -> str | None:
         """None when a proposed configuration is valid, else the one-line reason the CLI would print."""
         try:
-            self._settings_from(configuration)
+            self._settings_from(configuration)  # secrets are read after the merge, under the new accessControl
         except UserError as exc:
             return str(exc)
         return None
@@ -171,7 +214,9 @@ class GreengrassComponent:
                 self.apply_configuration()  # changes made before subscribing, or while the link was down
                 self.report_state("RUNNING")
                 self.backoff.reset()
-                self._wake.wait()
+                while not self._wake.wait(self._secret_retry_delay()):
+                    if self.secret_problems:  # unreadable so far: the grant or the secret may land just after
+                        self.apply_configuration()
             except Exception as exc:  # the nucleus went away or refused: retry with backoff
                 log.warning("Greengrass configuration link failed (%s)", exc)
             if self._stopping:
@@ -181,6 +226,14 @@ class GreengrassComponent:
             log.warning("Greengrass configuration link lost; reconnecting in %.1f s", delay)
             self._wake.clear()
             self._wake.wait(delay)
+
+    def _secret_retry_delay(self) -> float:
+        """Seconds until the next read of a secret that failed (backoff), or the next look for one."""
+        return self.secret_backoff.next_delay() if self.secret_problems else SECRET_LOOK_S
+
+    def notices(self) -> list[str]:
+        """What the operator should know but restarting would not fix: unreadable secrets."""
+        return list(self.secret_problems.values())
 
     def report_state(self, state: str) -> None:
         """UpdateState RUNNING or ERRORED, for the console; failures only logged."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any, Sequence
 
+from count_people.config import IOT_CORE_MAX_PAYLOAD_BYTES
 from count_people.detectors.base import Detection
 
 #: 2: optional ``lines`` and ``zones`` (count_people/tracking/hook.py); optional ``dropped``.
 SCHEMA_VERSION = 2
-#: AWS IoT Core rejects larger payloads.
-MAX_PAYLOAD_BYTES = 128 * 1024
+#: AWS IoT Core rejects larger payloads, and the Java nucleus before it.
+MAX_PAYLOAD_BYTES = IOT_CORE_MAX_PAYLOAD_BYTES
 
 
 def build_message(

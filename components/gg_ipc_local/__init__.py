@@ -4,6 +4,6 @@
 unmodified component using ``awsiot.greengrasscoreipc`` runs on a laptop or in CI: it
 answers the operations our components use, enforces the recipe's ``accessControl`` and
 the IoT Core payload limit, and forwards IoT Core messages to a local MQTT broker and/or
-a JSON-lines file. It is a development and test tool, not a nucleus replacement: no
-^deployments, no lifecycle management, no cloud connection, one component per server.
+a JSON-lines file. It is a development and test tool, not a nucleus replacement: deployments
+are configuration updates of the one component it serves; no lifecycle management, no cloud connection.
 """

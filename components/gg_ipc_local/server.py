@@ -15,8 +15,9 @@ import hmac
 import json
 import logging
 import os
+import re
 import threading
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 from gg_ipc_local import eventstream as es
 from gg_ipc_local.config_store import ComponentConfiguration
@@ -42,12 +43,36 @@ MAX_CONNECTIONS = 64
 READ_BUFFER_LIMIT = 64 * 1024
 #: How long a client refused at CONNECT may stay before the server closes its connection.
 REJECTED_LINGER_S = 2.0
+#: The event-stream RPC protocol version a CONNECT must carry in its ``:version`` string header: the Java
+#: nucleus's RPC server accepts only 0.1.0 (major.minor.patch compared as numbers) and answers anything else,
+#: a missing header included, with a CONNECT_ACK that does not accept and closes the connection
+#: (aws-iot-device-sdk-java-v2 @ 47a799c, sdk/greengrass/event-stream-rpc-server/src/main/java/software/
+#: amazon/awssdk/eventstreamrpc/ServiceOperationMappingContinuationHandler.java:79-85 and :116-120;
+#: event-stream-rpc-model/.../Version.java:11-16). Nucleus lite refuses a different version too, but lets a
+#: CONNECT without the header through (ggipcd/src/ipc_server.c:128-140).
+RPC_VERSION = (0, 1, 0)
+VERSION_HEADER = ":version"
+#: The socket's mode: readable and writable by everyone, as both nuclei leave it, so that a component running
+#: as another user (ggc_user) can connect; the SVCUID token is what authenticates (aws-greengrass-nucleus
+#: v2.18.2 src/main/java/com/aws/greengrass/util/Permissions.java:140-148, called from
+#: util/platforms/unix/UnixPlatform.java:665-667; nucleus lite ggipcd/src/ipc_server.c:535-537, 0666).
+SOCKET_MODE = 0o666
+
+
+def rpc_version(message: es.Message) -> tuple[int, ...] | None:
+    """The CONNECT's ``:version`` as numbers; None when absent, not a string, or not N.N.N."""
+    kind, value = message.headers.get(VERSION_HEADER, (None, None))
+    if kind != es.HeaderType.STRING or not re.fullmatch(r"\d+\.\d+\.\d+", value, re.ASCII):
+        return None
+    return tuple(int(part) for part in value.split("."))
 
 
 class LocalIpcServer:
     """Serves one component (the recipe's) on ``socket_path`` to clients presenting ``token``.
 
     ``configuration`` is merged over the recipe's DefaultConfiguration, as a deployment's merge is.
+    ``other_components`` are the configurations of the device's other components, which GetConfiguration
+    and SubscribeToConfigurationUpdate may read by componentName, as on the nucleus.
     """
 
     def __init__(
@@ -60,12 +85,14 @@ class LocalIpcServer:
         sinks: list[Sink] | None = None,
         secrets: SecretStore | None = None,
         spool_bytes: int = DEFAULT_SPOOL_BYTES,
+        other_components: Mapping[str, dict[str, Any]] | None = None,
     ) -> None:
         self.socket_path, self.recipe = socket_path, recipe
         self._token = token.encode()
         self.configuration = ComponentConfiguration(recipe.default_configuration)
         if configuration:
             self.configuration.merge([], configuration)
+        self.other_components = {name: ComponentConfiguration(data) for name, data in (other_components or {}).items()}
         self.iot_core = IotCoreLink(sinks or [], spool_bytes)
         self.secrets = secrets or SecretStore()
         self.deployments = Deployments(self)
@@ -87,16 +114,23 @@ class LocalIpcServer:
     def sinks(self) -> list[Sink]:
         return self.iot_core.sinks
 
+    def component_configurations(self) -> dict[str, ComponentConfiguration]:
+        """Every component's configuration tree by name, the served one's live."""
+        return {**self.other_components, self.component: self.configuration}
+
     def authorize(self, service: str, operation: str, resource: str) -> None:
         """UnauthorizedError unless the live accessControl allows ``operation`` on ``resource``."""
         if not self.recipe.authorized(service, NS + operation, resource, self.configuration.data):
             raise unauthorized(self.component, service, operation, resource)
 
-    def deploy(self, merge: dict[str, Any], timeout: float = DEFAULT_VALIDATION_TIMEOUT_S) -> DeploymentResult:
-        """A deployment's configuration merge, from another thread: validated by the component, then applied."""
+    def deploy(self, merge: dict[str, Any], timeout: float = DEFAULT_VALIDATION_TIMEOUT_S, *,
+               reset: Sequence[str] = (), version_change: bool = False) -> DeploymentResult:
+        """A deployment's configurationUpdate, from another thread: validated by the component, then applied
+        (see ``gg_ipc_local.deployment``)."""
         if self._loop is None:
             raise RuntimeError("start() the server first")
-        future = asyncio.run_coroutine_threadsafe(self.deployments.deploy(merge, timeout), self._loop)
+        future = asyncio.run_coroutine_threadsafe(
+            self.deployments.deploy(merge, timeout, reset=reset, version_change=version_change), self._loop)
         return future.result(timeout + 10)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -108,7 +142,7 @@ class LocalIpcServer:
         self._loop = asyncio.get_running_loop()
         self._server = await asyncio.start_unix_server(self._serve_connection, path=self.socket_path,
                                                        limit=READ_BUFFER_LIMIT)
-        os.chmod(self.socket_path, 0o600)
+        os.chmod(self.socket_path, SOCKET_MODE)
         log.info("serving Greengrass IPC for %s on %s", self.component, self.socket_path)
 
     async def wait_stopped(self) -> None:
@@ -263,13 +297,24 @@ class LocalIpcServer:
         elif kind != es.MessageType.PING_RESPONSE:
             self._protocol_error(connection, f"unexpected message type {kind} on stream {stream_id}")
 
-    def _connect(self, connection: Connection, message: es.Message) -> None:
+    def _refusal(self, message: es.Message) -> str | None:
+        """Why this CONNECT is refused, or None to accept it."""
+        version = rpc_version(message)
+        if version != RPC_VERSION:
+            return (f"client protocol version {message.get(VERSION_HEADER)!r} is not "
+                    f"{'.'.join(map(str, RPC_VERSION))}")
         try:
             token = parse_json(message.payload).get("authToken", "")
         except (ValueError, AttributeError):
             token = ""
         if not isinstance(token, str) or not hmac.compare_digest(token.encode(), self._token):
-            log.warning("connection %d: rejected: wrong or missing SVCUID auth token", connection.id)
+            return "wrong or missing SVCUID auth token"
+        return None
+
+    def _connect(self, connection: Connection, message: es.Message) -> None:
+        refusal = self._refusal(message)
+        if refusal is not None:
+            log.warning("connection %d: rejected: %s", connection.id, refusal)
             connection.send(es.rpc_message(es.MessageType.CONNECT_ACK))
             # The client closes on a refused CONNECT_ACK; closing first could race it into a mere
             # "socket closed", so only close if the client lingers.

@@ -19,13 +19,13 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence
 
-from ggctl import render
+from ggctl import host_ca, render
 from ggctl.errors import GgctlError
-from ggctl.models import NO_MODELS, ModelFiles
+from ggctl.models import NO_MODELS, ModelFiles, with_onnx_export
 from ggctl.project import COUNTER, GRABBER, Artifact, Component
 
 BUILD_DIR = Path("build") / "ggctl"
@@ -81,6 +81,7 @@ class BuildOptions:
     platforms: tuple[str, ...] = ()
     secrets: bool = False
     models: ModelFiles = NO_MODELS
+    host_ca: bool = True  # pass this host's added CA certificates into the image build (--no-host-ca: off)
 
 
 def sha256_file(path: Path) -> str:
@@ -136,6 +137,11 @@ def build_wheel(root: Path, component: Component) -> tuple[str, bytes]:
                 capture_output=True, text=True, env={**os.environ, "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH},
             )
             if result.returncode != 0:
+                marker = host_ca.tls_failure(result.stdout + result.stderr)
+                if marker:  # its build requirements (setuptools) come from the index
+                    raise GgctlError(f"count_people: pip wheel could not verify HTTPS ({marker}): if your network "
+                                     "intercepts TLS, use pip 24.2 or newer (it trusts the system's CAs) or set "
+                                     "PIP_CERT to a bundle with your CA")
                 tail = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:] or ["?"]
                 raise GgctlError(f"count_people: pip wheel failed: {tail[0]}")
             _WHEELS[key] = (Path(tmp) / "out" / wheel).read_bytes()
@@ -169,11 +175,12 @@ def docker_env_check() -> None:
         raise GgctlError(f"gst-grabber: no Docker engine answers ({reason}); start dockerd or set DOCKER_HOST")
 
 
-def _docker(*args: str, what: str) -> str:
+def _docker(*args: str, what: str, explain: Callable[[str], Optional[str]] = lambda output: None) -> str:
+    """The command's output; on failure a one-line error: ``explain``'s cause when it finds one, else the last line."""
     result = subprocess.run(["docker", *args], capture_output=True, text=True)
     if result.returncode != 0:
         tail = (result.stderr.strip() or result.stdout.strip()).splitlines()[-1:] or ["?"]
-        raise GgctlError(f"gst-grabber: {what} failed: {tail[0]}")
+        raise GgctlError(f"gst-grabber: {explain(result.stdout + result.stderr) or f'{what} failed: {tail[0]}'}")
     return result.stdout.strip()
 
 
@@ -193,7 +200,12 @@ def build_grabber_tarball(
         command += ["--network", network]
     if platform:
         command += ["--platform", platform]
-    _docker(*command, str(root / "components"), what="docker build")
+
+    def explain(output: str) -> Optional[str]:
+        marker = host_ca.tls_failure(output)
+        return host_ca.image_tls_hint(marker, build_args) if marker else None
+
+    _docker(*command, str(root / "components"), what="docker build", explain=explain)
     docker_arch, image_id = _docker("image", "inspect", "--format", "{{.Architecture}} {{.Id}}", component.image,
                                     what="docker image inspect").split()
     if docker_arch not in GREENGRASS_ARCH:
@@ -201,7 +213,7 @@ def build_grabber_tarball(
                          f"build for one of {', '.join(GREENGRASS_ARCH)}")
     if platform and platform.split("/")[1:2] != [docker_arch]:
         raise GgctlError(f"gst-grabber: asked for {platform} but docker built {docker_arch}; "
-                         "use docker buildx with qemu (README, 'Building for arm64')")
+                         "use docker buildx with qemu (docs/content/how-to/deploy.md, 'Building for arm64')")
     save = subprocess.Popen(["docker", "save", component.image], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert save.stdout is not None
     # Level 6: within 1 % of level 9's size here, in a quarter of the time. No name or time: reproducible.
@@ -236,10 +248,12 @@ def _build_one(root: Path, component: Component, folder: Path, options: BuildOpt
             raise
         return [finished(partial, component.spec.artifact)]
     artifacts = []
+    build_args = host_ca.with_host_certificates(options.build_args,
+                                                host_ca.host_certificates() if options.host_ca else [])
     for platform in options.platforms or (None,):
         partial = folder / (component.spec.artifact + ".part")
         try:
-            architecture, image_id = build_grabber_tarball(root, component, partial, options.build_args,
+            architecture, image_id = build_grabber_tarball(root, component, partial, build_args,
                                                            options.network, platform)
         except GgctlError:
             partial.unlink(missing_ok=True)
@@ -265,6 +279,8 @@ def build_all(
     custom build expects them (<component folder>/greengrass-build).
     """
     built, errors = [], []
+    if any(component.key == COUNTER.key for component in selected):
+        options = replace(options, models=with_onnx_export(options.models, out / "onnx", report))
     for component in selected:
         folder = out / "artifacts" / component.name / component.version
         folder.mkdir(parents=True, exist_ok=True)

@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--build-arg", action="append", default=[], metavar="KEY=VALUE",
                        help="docker build argument for the grabber image, e.g. BASE_IMAGE=debian:bookworm-slim")
     build.add_argument("--network", help="docker build network mode, e.g. host")
+    build.add_argument("--no-host-ca", action="store_true",
+                       help="do not pass this host's added CA certificates (/usr/local/share/ca-certificates, "
+                            "/etc/pki/ca-trust/source/anchors) into the grabber image build as EXTRA_CA_CERTS")
     build.add_argument("--platform", action="append", default=[], metavar="OS/ARCH",
                        help="grabber image platform, e.g. linux/arm64 (repeatable: one tarball and one recipe "
                             "manifest each; a foreign one needs docker buildx with qemu; default: the engine's)")
@@ -117,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="register the next free patch version when this one exists with another recipe")
 
     deploy = sub.add_parser("deploy", parents=[common], help="revise a device's or group's deployment",
-                            description="Revise the target's current deployment: keep every other component and "
+                            description="Revise the target's latest deployment (whatever its status; --replace: "
+                                        "none): keep every other component and "
                                         "setting, add or update both components (at the versions last published, "
                                         "else gdk-config.json's) with their configuration merges, print the "
                                         "difference, then create the revision and print its id. --dry-run "
@@ -130,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="deploy this version of a component (repeatable)")
     deploy.add_argument("--deployment-name",
                         help="deployment name (default: the current deployment's, else people-counter-<target>)")
+    deploy.add_argument("--replace", action="store_true",
+                        help="deploy these components alone instead of revising the target's latest deployment: "
+                             "its devices remove every other component")
 
     status = sub.add_parser("status", parents=[common], help="show a deployment and a device's component versions",
                             description="Show a deployment's state and versions and, for a thing, its effective "
@@ -150,8 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     generate = sub.add_parser(
         "generate", parents=[common], help="rewrite the files generated from the configuration declarations",
-        description="Rewrite docs/reference/configuration.md, the counter's JSON Schema and both recipe templates' "
-                    "DefaultConfiguration from the keys declared in count_people/config/settings.py and "
+        description="Rewrite docs/content/reference/configuration.md, the counter's JSON Schema and both recipe "
+                    "templates' DefaultConfiguration from the keys declared in count_people/config/settings.py and "
                     "gst_grabber/config.py. Run it after adding or changing a key.")
     generate.add_argument("--check", action="store_true", help="only list stale files; exit 1 if any")
 
@@ -192,7 +199,8 @@ def run(args: argparse.Namespace, aws: Optional[Aws] = None) -> int:
     if args.command == "build":
         options = build.BuildOptions(parse_assignments(args.build_arg, "--build-arg"), args.network,
                                      tuple(args.platform), args.secrets,
-                                     models.ModelFiles(args.model, args.params, args.labels))
+                                     models.ModelFiles(args.model, args.params, args.labels),
+                                     host_ca=not args.no_host_ca)
         errors = commands.run_build(ctx, args.components, options, args.bucket, args.gdk)
         for error in errors:
             print(f"ggctl: error: {error}", file=sys.stderr)
@@ -201,7 +209,7 @@ def run(args: argparse.Namespace, aws: Optional[Aws] = None) -> int:
         commands.run_publish(ctx, args.components, args.bucket, args.bump)
     elif args.command == "deploy":
         commands.run_deploy(ctx, args.target, args.config, parse_assignments(args.version, "--version"),
-                            args.deployment_name)
+                            args.deployment_name, args.replace)
     else:
         commands.run_status(ctx, args.deployment_id, args.target)
     if args.output == "json":

@@ -155,8 +155,9 @@ def _mask(_component: str, merge: dict) -> dict:
 
 
 def run_deploy(ctx: Context, target: str, config_file: Optional[Path], versions: Mapping[str, str],
-               deployment_name: Optional[str]) -> None:
-    """Revises the target's deployment with both components (see ggctl/deployments.py) and prints the change."""
+               deployment_name: Optional[str], replace: bool = False) -> None:
+    """Revises the target's latest deployment with both components (see ggctl/deployments.py) and prints the
+    change; ``replace`` deploys ours alone instead, which removes every other component from the devices."""
     components = deployed_components(ctx, versions)
     merges_in = configuration.read_merges(config_file, ctx.components) if config_file else {}
     merges = {key: configuration.checked_merge(ctx.root, components[key], merges_in.get(key, {}))
@@ -169,12 +170,15 @@ def run_deploy(ctx: Context, target: str, config_file: Optional[Path], versions:
     arn = greengrass.target_arn(aws.partition, aws.region_name, aws.account, target)
     gg = aws.greengrass()
     current = greengrass.current_deployment(gg, arn)
+    base = None if replace else current
+    kind, _, name = target.partition("/")
+    thing = name if kind == "thing" else None
     updates = {
         component.name: deployments.Update(component.version, merges[key], [deployments.RESET_ACCESS_CONTROL],
-                                           configuration.derived_keys(ctx.root, component))
+                                           configuration.derived_keys(ctx.root, component, thing))
         for key, component in components.items()
     }
-    request = deployments.revise(current, arn, deployment_name, f"people-counter-{target.replace('/', '-')}", updates)
+    request = deployments.revise(base, arn, deployment_name, f"people-counter-{target.replace('/', '-')}", updates)
     arns = sorted({a for key, component in components.items()
                    for a in render.secret_arns(key, deployments.previous_merge(request["components"][component.name]))})
     if arns:
@@ -184,15 +188,23 @@ def run_deploy(ctx: Context, target: str, config_file: Optional[Path], versions:
         if unprepared:
             ctx.warn(f"{', '.join(unprepared)} was built without --secrets: its recipe declares no "
                      f"{render.SECRET_MANAGER} dependency; rebuild with 'ggctl build --secrets' and publish")
-        updates[render.SECRET_MANAGER] = _secret_manager_update(ctx, current, arns, versions)
-        request = deployments.revise(current, arn, deployment_name, request["deploymentName"], updates)
+        updates[render.SECRET_MANAGER] = _secret_manager_update(ctx, base, arns, versions)
+        request = deployments.revise(base, arn, deployment_name, request["deploymentName"], updates)
     before = deployments.readable(deployments.as_request(current), _mask) if current else None
     after = deployments.readable(request, _mask)
     diff = deployments.difference(before, after)
-    ctx.result.update(target=arn, revises=(current or {}).get("deploymentId"), diff=diff, request=after,
+    ctx.result.update(target=arn, revises=(base or {}).get("deploymentId"), diff=diff, request=after,
                       dryRun=ctx.dry_run)
-    ctx.report(f"revising deployment {current['deploymentId']} of {arn} (revision {current.get('revisionId')}):"
-               if current else f"no deployment of {arn} yet; creating one:")
+    if current is None:
+        ctx.report(f"no deployment of {arn} yet; creating one:")
+    elif replace:
+        ctx.report(f"replacing deployment {current['deploymentId']} of {arn} (--replace): its devices remove "
+                   "every component not listed here:")
+    else:
+        if current.get("deploymentStatus") == "CANCELED":
+            ctx.warn(f"the latest deployment of {arn} ({current['deploymentId']}) was canceled; the revision keeps "
+                     "its components, which the devices that received it run (--replace deploys ours alone)")
+        ctx.report(f"revising deployment {current['deploymentId']} of {arn} (revision {current.get('revisionId')}):")
     for line in diff or ["(no change)"]:
         ctx.report(line)
     if ctx.dry_run:

@@ -6,7 +6,7 @@ The file maps a component (its ggctl key or its name) to keys of its DefaultConf
     gst-grabber: {rtsp_url: "rtsp://user:secret@10.0.0.5:554/stream1"}
 
 A top-level ``cameras`` list goes to both components (each reads its keys of an entry and ignores the
-other's; README "Several cameras"), unless a component's own mapping sets ``cameras``.
+other's; docs/content/how-to/several-cameras.md), unless a component's own mapping sets ``cameras``.
 Values are validated by the components' own parsers, so a typo fails here and not on every device.
 """
 
@@ -120,7 +120,7 @@ def validate_file(path: Path, component_key: str) -> list[str]:
 
 
 #: Counter keys always deployed explicitly, so that the device's accessControl matches what it publishes on.
-COUNTER_PINNED_KEYS = ("topic", "camera_id", "local_pubsub")
+COUNTER_PINNED_KEYS = ("topic", "camera_id", "cameras", "local_pubsub")
 
 
 def checked_merge(root: Path, component: Component, merge: Mapping[str, Any]) -> dict:
@@ -141,15 +141,16 @@ def checked_merge(root: Path, component: Component, merge: Mapping[str, Any]) ->
     return dict(merge)
 
 
-def derived_keys(root: Path, component: Component) -> Callable[[dict], dict]:
+def derived_keys(root: Path, component: Component, thing: Optional[str] = None) -> Callable[[dict], dict]:
     """What ``ggctl deploy`` recomputes from a component's whole merged configuration: its accessControl
-    (topic tree, secrets) and, for the counter, the keys that grant depends on, deployed explicitly."""
+    (each camera's topics, secrets) and, for the counter, the keys that grant depends on, deployed explicitly.
+    ``thing``: the target's thing name (None for a thing group), for literal local pub/sub grants."""
     defaults = render.default_configuration(root, component, secrets=True)
 
     def derive(merged: dict) -> dict:
         configuration = {**defaults, **merged}
         result = {key: configuration[key] for key in COUNTER_PINNED_KEYS} if component.key == COUNTER.key else {}
-        policies = render.access_control(component.name, configuration, component.key)
+        policies = render.access_control(component.name, configuration, component.key, thing)
         if policies:
             result["accessControl"] = policies
         return result

@@ -21,7 +21,7 @@ def describe_client_error(code: str, message: str, action: str) -> str:
     """The one-line message for an AWS error code, with the usual fix."""
     if code in _ACCESS_DENIED:
         return (f"{action}: access denied ({message}); grant the permission to your IAM identity "
-                f"(README, 'Deploying with Greengrass', permissions) or use another --profile")
+                f"(docs/content/how-to/deploy.md, 'Permissions') or use another --profile")
     if code in _THROTTLED:
         return f"{action}: throttled by AWS after retries ({message}); wait a minute and run the command again"
     if code in _BAD_TOKEN:

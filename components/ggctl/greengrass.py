@@ -86,19 +86,30 @@ def _pages(gg: Any, operation: str, key: str, **arguments: Any) -> list[dict]:
     return [item for page in gg.get_paginator(operation).paginate(**arguments) for item in page.get(key, [])]
 
 
-def current_deployment(gg: Any, target_arn: str) -> Optional[dict]:
-    """The target's current deployment (GetDeployment answer), or None when it has none.
+def _revision(summary: Mapping[str, Any]) -> tuple[int, str]:
+    revision = str(summary.get("revisionId", ""))
+    return (int(revision) if revision.isdigit() else -1, str(summary.get("creationTimestamp", "")))
 
-    ListDeployments with historyFilter LATEST_ONLY lists the latest revision of the target's deployments;
-    the one marked isLatestForTarget is what the target runs (API reference, ListDeployments / Deployment).
-    A canceled one counts as none: the core keeps what it ran, and a revision of it would resurrect it.
+
+def current_deployment(gg: Any, target_arn: str) -> Optional[dict]:
+    """The latest deployment ever created for the target, whatever its status (GetDeployment answer), or None
+    when it has none.
+
+    A new deployment replaces the target's previous one (API reference, CreateDeployment), so only a target
+    with no deployment at all may get one of ours alone. A canceled or failed latest one still counts: the
+    devices that received it run it (CancelDeployment changes nothing on them), the others the one before.
+    historyFilter ALL lists every revision of the target's deployments, whatever their status (botocore's
+    greengrassv2 model, ListDeploymentsRequest; LATEST_ONLY, the default, lists "only the latest revision of
+    each deployment", and the AWS CLI's list-deployments example shows such entries with isLatestForTarget
+    false, so that flag is not relied on); the highest revisionId, then the newest creationTimestamp, is the
+    latest one created.
     """
     with aws_errors(f"listing the deployments of {target_arn}"):
-        listed = _pages(gg, "list_deployments", "deployments", targetArn=target_arn, historyFilter="LATEST_ONLY")
-    latest = [d for d in listed if d.get("isLatestForTarget") and d.get("targetArn", target_arn) == target_arn]
-    if not latest or latest[0].get("deploymentStatus") == "CANCELED":
+        listed = _pages(gg, "list_deployments", "deployments", targetArn=target_arn, historyFilter="ALL")
+    mine = [d for d in listed if d.get("targetArn", target_arn) == target_arn]
+    if not mine:
         return None
-    deployment_id = latest[0]["deploymentId"]
+    deployment_id = max(mine, key=_revision)["deploymentId"]
     with aws_errors(f"reading deployment {deployment_id}"):
         return gg.get_deployment(deploymentId=deployment_id)
 
@@ -143,10 +154,13 @@ def deployment_lines(summary: Mapping[str, Any]) -> list[str]:
 
 
 def device_status(gg: Any, thing_name: str) -> dict:
-    """A core device's effective deployments and installed components (every page of both)."""
+    """A core device's effective deployments and installed components (every page of both), dependencies
+    such as the nucleus and the Secret manager included (topologyFilter ALL; the default ROOT lists only the
+    components a deployment names: ListInstalledComponents in botocore's greengrassv2 model)."""
     with aws_errors(f"reading core device {thing_name}"):
         deployments = _pages(gg, "list_effective_deployments", "effectiveDeployments", coreDeviceThingName=thing_name)
-        installed = _pages(gg, "list_installed_components", "installedComponents", coreDeviceThingName=thing_name)
+        installed = _pages(gg, "list_installed_components", "installedComponents", coreDeviceThingName=thing_name,
+                           topologyFilter="ALL")
     return {"thingName": thing_name, "effectiveDeployments": deployments, "installedComponents": installed}
 
 

@@ -35,8 +35,24 @@ SECRET_ARN_KEYS = {COUNTER.key: ("influx_token_secret_arn",), GRABBER.key: ("rts
 #: Secret ARN keys a component reads from its environment rather than over IPC configuration: the grabber's
 #: container sees no component configuration, so its Run step passes the ARN (gst_grabber/secrets.py).
 SECRET_ARN_ENV = {GRABBER.key: {"GRABBER_RTSP_SECRET_ARN": "rtsp_secret_arn"}}
-#: Placeholders of the topic template; each becomes the MQTT wildcard + in accessControl.
+#: Placeholders of the topic template.
 TOPIC_FIELDS = ("thing", "camera")
+#: What a Java nucleus (2.6.0 and later) reads specially in any accessControl resource: it refuses a policy
+#: holding ``?`` and reads ``${c}`` as an escape (aws-greengrass-nucleus v2.18.2
+#: src/main/java/com/aws/greengrass/authorization/AuthorizationModule.java:64-92, WildcardTrie.java:148-155).
+RESOURCE_SPECIALS = ("?", "${")
+#: The thing level of a local pub/sub grant where the thing is not known: the rendered recipe serves every
+#: device, a thing group deployment many, and no recipe variable is interpolated in accessControl by default
+#: (KernelConfigResolver.java:166-175 only with interpolateComponentConfiguration, DeviceConfiguration.java:461
+#: dflt(false)). PublishToTopic resources take no MQTT wildcard (PubSubIPCEventStreamAgent.java:329-331 checks
+#: with the STANDARD lookup policy, AuthorizationHandler.java:254-255; WildcardTrie.matchesStandard:187-239
+#: treats + and # as plain characters), but the glob * matches any run of characters, / included
+#: (WildcardTrie.java:102-111 add, :205-228 matchesStandard; nucleus lite the same: ggipcd ipc_authz.c
+#: ggl_ipc_default_policy_matcher). So people-counter/*/door also allows people-counter/a/b/door: the least
+#: the nucleus can express. The glob needs Java nucleus 2.6.0 (WildcardTrie's first release; 2.5.x and older
+#: match a pub/sub resource only whole: v2.5.6 AuthorizationModule.java:81 permissions.contains), so a
+#: deployment to one thing grants its literal topics instead (ggctl deploy --target thing/NAME).
+ANY_THING = "*"
 
 
 def load_template(root: Path, component: Component) -> dict:
@@ -50,18 +66,15 @@ def load_template(root: Path, component: Component) -> dict:
     return recipe
 
 
-def publish_topic_resource(configuration: Mapping[str, Any]) -> str:
-    """The counter's topic tree as an accessControl resource: each level holding {thing} or {camera} as ``+``.
+def topic_filter(topic: str) -> str:
+    """A topic template as an MQTT filter for aws.greengrass.ipc.mqttproxy: each level holding {thing} or
+    {camera} becomes ``+``.
 
-    No recipe variable: the Java nucleus interpolates ``{iot:thingName}`` in accessControl only when its
-    interpolateComponentConfiguration is true, which defaults to false (component recipe reference, "Recipe
-    variables"; IPC authorization, "Recipe variables in authorization policies"), so such a grant refuses
-    every publish on a default core. MQTT wildcards are allowed in aws.greengrass.ipc.mqttproxy and
-    aws.greengrass.ipc.pubsub resources (IPC "Publish/subscribe AWS IoT Core MQTT messages", "MQTT wildcards
-    in authorization policies"; nucleus lite: ggipcd publish_to_iot_core.c, ggl_ipc_mqtt_policy_matcher).
-    Least privilege: the template's fixed levels stay, and it must have one.
+    MQTT wildcards are valid in mqttproxy resources on every Java nucleus (v2.0.3 MqttProxyIPCAgent.java:236-253
+    MqttTopic.topicIsSupersetOf; v2.18.2 MqttProxyIPCAgent.java:310-313 with the MQTT_STYLE lookup policy,
+    WildcardTrie.matchesMQTT) and on nucleus lite (ggipcd mqttproxy.c ggl_ipc_mqtt_policy_matcher). No recipe
+    variable: see ANY_THING. Least privilege: the template's fixed levels stay, and it must have one.
     """
-    topic = str(configuration.get("topic", ""))
     marker = "\0"
     levels = []
     for level in topic.split("/"):
@@ -71,10 +84,28 @@ def publish_topic_resource(configuration: Mapping[str, Any]) -> str:
             raise GgctlError(f"topic {topic!r} may only use the placeholders {{thing}} and {{camera}}") from None
         if any(char in filled for char in "#+*"):
             raise GgctlError(f"topic {topic!r} must be free of wildcards (#, +, *); use {{thing}} and {{camera}}")
+        if any(special in filled for special in RESOURCE_SPECIALS):
+            raise GgctlError(f"topic {topic!r} must be free of ? and ${{: Greengrass authorization policies read "
+                             "them as a refused wildcard and an escape")
         levels.append("+" if marker in filled else level)
     if not topic or all(level == "+" for level in levels):
         raise GgctlError(f"topic {topic!r} needs at least one fixed level, e.g. people-counter/{{thing}}/{{camera}}")
     return "/".join(levels)
+
+
+def counter_cameras(configuration: Mapping[str, Any]) -> list[Any]:
+    """The counter's per-camera Settings under ``configuration`` (one for a single camera), parsed as the
+    counter parses them, so that the grants name the topics it will publish on (each camera may set its own)."""
+    from count_people.config import Settings
+    from count_people.errors import UserError
+
+    names = {key.name for key in Settings.options() if key.metadata.get("recipe", True)}  # not publish, thing_name
+    try:
+        settings = Settings().updated({k: v for k, v in configuration.items() if k in names},
+                                      origin="counter configuration")
+        return settings.camera_settings()
+    except UserError as exc:
+        raise GgctlError(str(exc)) from None
 
 
 def secret_arns(key: str, configuration: Mapping[str, Any]) -> list[str]:
@@ -99,26 +130,31 @@ def secrets_policy(name: str, arns: list[str]) -> dict:
     }}} if arns else {}
 
 
-def access_control(name: str, configuration: Mapping[str, Any], key: str = COUNTER.key) -> dict:
-    """A component's accessControl: the counter publishes on its topic tree, to IoT Core and (if on) locally;
-    either component reads exactly its configured secrets."""
+def access_control(name: str, configuration: Mapping[str, Any], key: str = COUNTER.key,
+                   thing: Optional[str] = None) -> dict:
+    """A component's accessControl: the counter publishes each camera's topic to IoT Core (an MQTT filter) and,
+    with local_pubsub, locally (exactly that topic, the thing level ``thing`` or ANY_THING); either component
+    reads exactly its configured secrets."""
     policies = secrets_policy(name, secret_arns(key, configuration))
     if key != COUNTER.key:
         return policies
-    resources = [publish_topic_resource(configuration)]
+    if "topic" in configuration:  # the shared template's own message before the counter's parser's
+        topic_filter(str(configuration["topic"]))
+    cameras = counter_cameras(configuration)
     policies[IPC_MQTT_PROXY] = {
         f"{name}:mqttproxy:1": {
             "policyDescription": "Publish counts to the configured IoT Core topic tree only.",
             "operations": ["aws.greengrass#PublishToIoTCore"],
-            "resources": resources,
+            "resources": sorted({topic_filter(camera.topic) for camera in cameras}),
         }
     }
-    if configuration.get("local_pubsub") is True:
+    if cameras[0].local_pubsub:  # one key for all cameras (not in count_people.config.CAMERA_KEYS)
         policies[IPC_PUBSUB] = {
             f"{name}:pubsub:1": {
-                "policyDescription": "Publish counts on the configured local topic tree only.",
+                "policyDescription": "Publish counts locally on each camera's topic only.",
                 "operations": ["aws.greengrass#PublishToTopic"],
-                "resources": resources,
+                "resources": sorted({camera.topic.format(thing=thing or ANY_THING, camera=camera.camera_id)
+                                     for camera in cameras}),
             }
         }
     return dict(sorted(policies.items()))

@@ -114,7 +114,8 @@ class RecipeKeys:
         "read-only", keys.TEXT)
     cameras: tuple = keys.key(
         (), "several cameras instead of rtsp_url: a list of {id, rtsp_url, transport, codec, latency_ms, max_fps, "
-        "max_width, jpeg_quality}; the keys above are their defaults. Each camera writes <frame_dir>/<id>.jpg. The "
+        "max_width, jpeg_quality} (docs/content/how-to/several-cameras.md); the keys above are their defaults. "
+        "Each camera writes <frame_dir>/<id>.jpg. The "
         "counter's keys of an entry (lines, zones, ...) are accepted and ignored, so one list serves both "
         "components. [] = the one camera of rtsp_url", keys.Kind(lambda value: value, "list of cameras",
                                                                   {"type": ["array", "string"]}),

@@ -81,7 +81,11 @@ def test_unchanged_file_gives_no_message(tmp_path, frame_bgr, counter_args):
     counter = CounterProcess("--source", str(frame_file), *counter_args)
     try:
         counter.message(timeout=60)  # the file as found at start is one frame
-        time.sleep(2)
+        # A hundred polls of the unchanged file, then a frame of another size as a barrier: a message of the
+        # unchanged file would come before the barrier's.
+        time.sleep(100 * Settings().poll_interval)
+        replace_frame(frame_file, jpeg_bytes(cv2.resize(frame_bgr, (320, 240))))
+        assert counter.message(timeout=60)["frame_size"] == [320, 240], "the unchanged file was processed again"
         assert counter.lines.empty()
     finally:
         assert counter.stop() == 0

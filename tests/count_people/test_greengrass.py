@@ -18,7 +18,8 @@ from count_people.backoff import Backoff
 from count_people.errors import UserError
 from count_people.greengrass import GreengrassComponent
 from count_people.loop import CountingLoop
-from gg_ipc_local.secret_store import SecretStore
+from count_people.observability.hub import Observability
+from gg_ipc_local.secret_store import Secret, SecretStore
 from gg_ipc_support import TOKEN, IpcServer, connect_client, write_recipe
 from gluoncv_params import FAST_GLUONCV_MODEL
 from support import REPO_ROOT, Subscriber, jpeg_bytes, replace_frame, wait_for
@@ -231,3 +232,96 @@ def test_influx_token_comes_from_the_secret_manager_never_from_configuration(tmp
     finally:
         ipc.close()
     assert "t0ken-S3cr3t" not in caplog.text
+
+
+NEW_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:influx-token-2-XyZ789"
+
+
+def secret_grant(arn: str) -> dict:
+    return {"aws.greengrass.SecretManager": {"p": {"operations": ["aws.greengrass#GetSecretValue"],
+                                                   "resources": [arn]}}}
+
+
+class RecordingCounter:
+    """Stands in for the counting loop: records the Settings each configuration change gives it."""
+
+    def __init__(self, settings) -> None:
+        self.settings = settings
+
+    def reconfigure(self, settings) -> set[str]:
+        changed, self.settings = self.settings.changed_keys(settings), settings
+        return changed
+
+
+def test_a_deployment_adding_a_secret_is_validated_by_shape_and_read_after_the_merge(tmp_path, monkeypatch, caplog):
+    """The Java nucleus asks for validation before it merges (DeploymentConfigMerger.java:151, merge at :229), so a
+    GetSecretValue on the proposed ARN meets the old accessControl and is refused: it must not be made then."""
+    (tmp_path / "secrets.json").write_text(json.dumps({INFLUX_ARN: {"SecretString": "old-t0ken"},
+                                                       NEW_ARN: {"SecretString": "new-t0ken"}}))
+    secrets = SecretStore.load(tmp_path / "secrets.json")
+    configuration = {"source": str(tmp_path / "frame.jpg"), "influx_token_secret_arn": INFLUX_ARN}
+    ipc = IpcServer(tmp_path, secrets=secrets)
+    ipc.start(configuration={**configuration, "accessControl": secret_grant(INFLUX_ARN)})
+    for key, value in ipc.env.items():
+        monkeypatch.setenv(key, value)
+    component = GreengrassComponent.from_environment({})
+    component.secret_backoff = Backoff(first=0.2, cap=0.5)
+    try:
+        counter = RecordingCounter(component.initial_settings())
+        assert counter.settings.influx_token == "old-t0ken"
+        component.follow(counter)
+        wait_for(lambda: ipc.server.component_state == "RUNNING", 30, what="UpdateState RUNNING")
+
+        malformed = ipc.server.deploy({"influx_token_secret_arn": "influx-token"}, timeout=10)
+        assert not malformed.succeeded and "is not a Secrets Manager secret ARN" in malformed.message
+
+        rotated = ipc.server.deploy({"influx_token_secret_arn": NEW_ARN, "accessControl": secret_grant(NEW_ARN)},
+                                    timeout=10)
+        assert rotated.succeeded, rotated.message
+        wait_for(lambda: counter.settings.influx_token == "new-t0ken", 30, what="the new secret read after the merge")
+
+        missing = NEW_ARN.replace("XyZ789", "Later9")  # granted, not synced by the secret manager yet
+        assert ipc.server.deploy({"influx_token_secret_arn": missing, "accessControl": secret_grant(missing)},
+                                 timeout=10).succeeded
+        wait_for(component.notices, 30, what="the unreadable secret noticed")
+        assert counter.settings.influx_token == "new-t0ken", "the counter keeps the token it had"
+        assert missing in component.notices()[0] and "cloudSecrets" in component.notices()[0]
+        hub = Observability(counter.settings, component.notices)  # the wiring of cli.run
+        status, _, body = hub.routes()["/healthz"]({})
+        assert json.loads(body)["notices"] == component.notices() and status == 200, "shown; a restart fixes nothing"
+        hub.close()
+        secrets.secrets[missing] = Secret(missing, "late-t0ken", "v2")  # synced now: no configuration event follows
+        wait_for(lambda: counter.settings.influx_token == "late-t0ken", 30, what="the secret read on a retry")
+        assert component.notices() == []
+        assert caplog.text.count("ResourceNotFoundError") == 1, "the failure is logged once, not per retry"
+    finally:
+        component.close()
+        ipc.close()
+    assert "t0ken" not in caplog.text
+
+
+def test_a_topic_over_the_iot_core_limits_is_a_configuration_error(tmp_path, monkeypatch):
+    """The Java nucleus refuses each publish on it (IotCoreTopicValidator.java:129-138): refuse the configuration
+    instead, rendered with the thing name and every camera's id (up to 128 characters each)."""
+    ipc = IpcServer(tmp_path).start(configuration={"source": str(tmp_path / "frame.jpg"), "thing_name": "thing-1"})
+    for key, value in ipc.env.items():
+        monkeypatch.setenv(key, value)
+    component = GreengrassComponent.from_environment({})
+    try:
+        counter = RecordingCounter(component.initial_settings())
+        component.follow(counter)
+        wait_for(lambda: ipc.server.component_state == "RUNNING", 30, what="UpdateState RUNNING")
+        deep = ipc.server.deploy({"topic": "a/b/c/d/e/f/g/{thing}/{camera}"}, timeout=10)
+        assert not deep.succeeded
+        assert "topic: 'a/b/c/d/e/f/g/{thing}/{camera}' gives the topic 'a/b/c/d/e/f/g/thing-1/camera-1' for camera " \
+               "camera-1, but it has 8 '/' and AWS IoT Core allows at most 7" in deep.message, deep.message
+        long_id = ipc.server.deploy({"cameras": [{"id": "c" * 128}, {"id": "d" * 128, "topic": "x/{camera}"}],
+                                     "thing_name": "t" * 128}, timeout=10)
+        assert not long_id.succeeded and "cameras[0]" not in long_id.message
+        assert "topic: 'people-counter/{thing}/{camera}' gives the topic" in long_id.message
+        assert "it is 272 bytes long and AWS IoT Core allows at most 256" in long_id.message
+        assert ipc.server.deploy({"cameras": [{"id": "c" * 128, "topic": "people/{camera}"}],
+                                  "thing_name": "t" * 128}, timeout=10).succeeded, "the camera's own topic fits"
+    finally:
+        component.close()
+        ipc.close()

@@ -21,7 +21,7 @@ def load_yolo(**changes: object) -> YoloDetector:
 
 
 def body_model() -> dict[str, Path]:
-    """Settings of the person-only Yolo-Fastest model with README's recommended thresholds (skips without ../shared)."""
+    """Settings of the person-only Yolo-Fastest model with the documented thresholds (skips without ../shared)."""
     folder = shared_path(YOLO_FASTEST)
     return {
         "detector": "opencv",

@@ -62,8 +62,10 @@ def test_bad_recipes_fail_with_one_line(tmp_path):
 
 
 def test_topic_filters():
+    """Local pub/sub subscriptions match as SubscriptionTrie.get (v2.18.2 SubscriptionTrie.java:176-195)."""
     assert topic_matches("a/+/c", "a/b/c") and topic_matches("a/#", "a/b/c") and topic_matches("#", "a")
     assert not topic_matches("a/+", "a/b/c") and not topic_matches("a/b", "a")
+    assert not topic_matches("a/#", "a"), "# matches one level or more there"
 
 
 def test_configuration_merge_reports_changed_leaves():

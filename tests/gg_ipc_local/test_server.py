@@ -26,13 +26,6 @@ def ipc(tmp_path):
     server.close()
 
 
-@pytest.fixture
-def client(ipc):
-    made = ipc.client()
-    yield made
-    made.close()
-
-
 @pytest.mark.parametrize("qos", ["0", "1"])
 def test_publish_to_iot_core_in_order(ipc, client, qos):
     for count in range(20):
@@ -44,9 +37,9 @@ def test_publish_to_iot_core_in_order(ipc, client, qos):
 
 def test_payload_limit_is_128_kib(ipc, client):
     client.publish_to_iot_core(topic_name=TOPIC, qos="1", payload=b"x" * MAX_PAYLOAD_BYTES)
-    with pytest.raises(model.InvalidArgumentsError) as refused:
+    with pytest.raises(model.ServiceError) as refused:  # MqttClient.java:738-741 via MqttProxyIPCAgent.java:133
         client.publish_to_iot_core(topic_name=TOPIC, qos="1", payload=b"x" * (MAX_PAYLOAD_BYTES + 1))
-    assert "exceeds" in refused.value.message
+    assert "exceeds the configured limit of 131072 bytes" in refused.value.message
     client.publish_to_iot_core(topic_name=TOPIC, qos="0", payload=b"after")  # connection still fine
     assert [len(r["payload"]) for r in ipc.records()] == [MAX_PAYLOAD_BYTES, 5]
 
@@ -91,8 +84,12 @@ def test_configuration_get_update_and_events(ipc, client):
 
 
 def test_local_pubsub_between_connections(ipc, client):
-    received = []
-    client.subscribe_to_topic(topic="local/+/counts", on_stream_event=received.append)
+    """Every client here is the one served component: a wildcard subscription that names no receiveMode skips
+    the component's own messages (PubSubIPCEventStreamAgent.java:150-154, :310-321 at v2.18.2)."""
+    received, own_default = [], []
+    client.subscribe_to_topic(topic="local/+/counts", receive_mode=model.ReceiveMode.RECEIVE_ALL_MESSAGES,
+                              on_stream_event=received.append)
+    client.subscribe_to_topic(topic="local/+/counts", on_stream_event=own_default.append)
     other = ipc.client()
     try:
         other.publish_to_topic(topic="local/cam-1/counts", publish_message=model.PublishMessage(
@@ -105,6 +102,7 @@ def test_local_pubsub_between_connections(ipc, client):
     time.sleep(0.2)  # a wrongly routed second message would arrive by now
     assert [(m.binary_message.message, m.binary_message.context.topic) for m in received] == [
         (b'{"count": 3}', "local/cam-1/counts")]
+    assert own_default == [], "RECEIVE_MESSAGES_FROM_OTHERS by default for a wildcard: not its own messages"
 
 
 def _connect_frame() -> bytes:

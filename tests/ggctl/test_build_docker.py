@@ -1,7 +1,8 @@
 """`ggctl build gst-grabber` with a real Docker engine; the recipe's Install/Run/Shutdown run against it.
 
 Reuses the docker_engine fixture (tests/conftest.py) and the layer cache of the grabber's own image
-tests, so the build itself is mostly cached; docker save | gzip dominates (about 20 s).
+tests, so the build itself is mostly cached; docker save | gzip dominates (about 20 s). No test passes
+EXTRA_CA_CERTS: ggctl's default (this host's added CAs) is what gets pip through a TLS-intercepting proxy.
 """
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ import json
 import os
 import re
 import shutil
+import socket
+import ssl
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
-from docker_support import extra_ca_certs
-from ggctl import build
+from ggctl import build, host_ca
 from ggctl.cli import main
 from ggctl.project import GRABBER, load_components
 from ggctl_support import ROOT
@@ -49,8 +52,7 @@ def test_grabber_tarball_loads_once_and_runs_with_the_recipe_lifecycle(docker_en
     for key, value in docker_engine.env.items():
         monkeypatch.setenv(key, value)
     out = tmp_path / "out"
-    assert main(["--root", str(ROOT), "--out", str(out), "build", GRABBER.key, "--network", "host",
-                 *[arg for k, v in extra_ca_certs().items() for arg in ("--build-arg", f"{k}={v}")]]) == 0
+    assert main(["--root", str(ROOT), "--out", str(out), "build", GRABBER.key, "--network", "host"]) == 0
     grabber = load_components(ROOT)[GRABBER.key]
     (artifact,) = build.built_artifacts(out, [grabber])[GRABBER.key].artifacts
     tarball = Path(artifact.path)
@@ -124,3 +126,68 @@ def test_grabber_tarball_loads_once_and_runs_with_the_recipe_lifecycle(docker_en
     while docker_engine.run("inspect", grabber.name, check=False).returncode == 0 and time.monotonic() < deadline:
         time.sleep(0.2)
     assert docker_engine.run("inspect", grabber.name, check=False).returncode != 0
+
+
+def intercepted_by_a_host_ca() -> bool:
+    """Whether PyPI's certificate here verifies against this host's added CAs alone (a TLS-intercepting proxy)."""
+    certificates = host_ca.host_certificates()
+    if not certificates:
+        return False
+    context = ssl.create_default_context(cadata="\n".join(certificates))  # these only, not the system's
+    try:
+        with socket.create_connection(("pypi.org", 443), timeout=20) as raw, \
+                context.wrap_socket(raw, server_hostname="pypi.org"):
+            return True
+    except (OSError, ssl.SSLError):
+        return False
+
+
+def test_gdk_custom_build_command_works_behind_the_proxy_and_leaves_no_ca_in_the_image(docker_engine, capsys,
+                                                                                       tmp_path: Path) -> None:
+    """GDK's custom build as `gdk component build` runs it: the command in docker/grabber/gdk-config.json, from
+    that folder, no flags. Behind an intercepting proxy only the host's added CAs get pip through."""
+    project = tmp_path / "project"
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "greengrass-build", "__pycache__", "*.egg-info", ".*_cache", "node_modules"))
+    folder = project / GRABBER.gdk_dir
+    (settings,) = json.loads((folder / "gdk-config.json").read_text())["component"].values()
+    command = settings["build"]["custom_build_command"]
+    env = {**os.environ, **docker_engine.env, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env.pop("DOCKER_BUILDKIT", None)  # as a user's shell has it: docker picks its builder
+    start = time.monotonic()
+    result = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=1500)
+    assert result.returncode == 0, result.stdout + result.stderr
+    with capsys.disabled():
+        print(f"\ngdk custom build of the grabber: {time.monotonic() - start:.1f} s")
+    grabber = load_components(project)[GRABBER.key]
+    placed = folder / build.GDK_BUILD_DIR / "artifacts" / grabber.name / grabber.version
+    assert [path.name for path in placed.iterdir()] == [build.grabber_file("amd64")]
+
+    # The CAs were a build argument of the pip stage only: not in the image's history, no file of it holds one.
+    history = docker_engine.run("image", "history", "--no-trunc", grabber.image).stdout
+    assert host_ca.BUILD_ARG not in history and "BEGIN CERTIFICATE" not in history
+    for certificate in host_ca.host_certificates():
+        line = certificate.splitlines()[1]
+        found = docker_engine.run("run", "--rm", "--network", "none", "--user", "0", "--entrypoint", "grep",
+                                  grabber.image, "-rlsF", line, "/etc", "/usr", "/opt", "/var", check=False,
+                                  timeout=300)
+        assert found.returncode == 1 and not found.stdout, found.stdout + found.stderr
+
+
+def test_no_host_ca_fails_behind_the_proxy_with_one_line_naming_the_cause(docker_engine, monkeypatch, capsys,
+                                                                          tmp_path: Path) -> None:
+    if not intercepted_by_a_host_ca():
+        pytest.skip("HTTPS to PyPI is not intercepted by a CA in this host's added CAs: nothing to refuse")
+    for key, value in docker_engine.env.items():
+        monkeypatch.setenv(key, value)
+    start = time.monotonic()
+    code = main(["--root", str(ROOT), "--out", str(tmp_path / "out"), "build", GRABBER.key, "--no-host-ca",
+                 "--network", "host"])
+    errors = capsys.readouterr().err.strip().splitlines()
+    with capsys.disabled():
+        print(f"\n--no-host-ca build failed after {time.monotonic() - start:.1f} s: {errors}")
+    assert code == 1
+    assert errors == ["ggctl: error: gst-grabber: docker build could not verify HTTPS inside the image "
+                      "(CERTIFICATE_VERIFY_FAILED; 0 extra CA certificate(s) passed in): if your network "
+                      f"intercepts TLS, add its CA to {host_ca.DEBIAN_DIR} (ggctl passes those in unless "
+                      "--no-host-ca) or pass --build-arg EXTRA_CA_CERTS=\"$(cat ca.pem)\""]

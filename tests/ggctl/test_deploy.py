@@ -8,7 +8,7 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.stub import Stubber
-from ggctl import build, commands, render
+from ggctl import build, commands, deployments, render
 from ggctl.aws import Aws
 from ggctl.cli import main
 from ggctl.errors import GgctlError
@@ -55,19 +55,35 @@ def group_deployment(components: dict, counter_merge: dict | None = None) -> dic
             "iotJobConfiguration": JOB_CONFIG, "isLatestForTarget": True, "tags": {"team": "retail"}}
 
 
-def expect_current(stubber: Stubber, deployment: dict | None, target_arn: str = GROUP_ARN) -> None:
-    """ListDeployments (two pages: an older deployment, then the latest) and GetDeployment of the latest."""
+def summary(deployment: dict) -> dict:
+    """A deployment as ListDeployments lists it."""
+    return {key: deployment[key] for key in ("targetArn", "revisionId", "deploymentId", "deploymentName",
+                                             "deploymentStatus", "isLatestForTarget") if key in deployment}
+
+
+def expect_current(stubber: Stubber, deployment: dict | None, target_arn: str = GROUP_ARN,
+                   older_status: str = "INACTIVE") -> None:
+    """ListDeployments of every revision (two pages: the latest, then an older revision, as the service need not
+    sort them) and GetDeployment of the latest; ``deployment`` None: the target has none."""
     older = {"targetArn": target_arn, "revisionId": "1", "deploymentId": "old-one", "deploymentName": "old",
-             "creationTimestamp": "2024-01-01T00:00:00Z", "deploymentStatus": "INACTIVE", "isLatestForTarget": False}
-    stubber.add_response("list_deployments", {"deployments": [older], "nextToken": "page-2"},
-                         {"targetArn": target_arn, "historyFilter": "LATEST_ONLY"})
-    latest = [] if deployment is None else [{
-        key: deployment[key] for key in ("targetArn", "revisionId", "deploymentId", "deploymentName",
-                                         "deploymentStatus", "isLatestForTarget")}]
-    stubber.add_response("list_deployments", {"deployments": latest},
-                         {"targetArn": target_arn, "historyFilter": "LATEST_ONLY", "nextToken": "page-2"})
+             "creationTimestamp": "2024-01-01T00:00:00Z", "deploymentStatus": older_status,
+             "isLatestForTarget": False}
+    first = [] if deployment is None else [summary(deployment)]
+    stubber.add_response("list_deployments", {"deployments": first, "nextToken": "page-2"},
+                         {"targetArn": target_arn, "historyFilter": "ALL"})
+    stubber.add_response("list_deployments", {"deployments": [] if deployment is None else [older]},
+                         {"targetArn": target_arn, "historyFilter": "ALL", "nextToken": "page-2"})
     if deployment is not None:
         stubber.add_response("get_deployment", deployment, {"deploymentId": deployment["deploymentId"]})
+
+
+def captured_deployment(stubber: Stubber, aws: Aws, deployment_id: str = "new-id") -> dict:
+    """Queues CreateDeployment and returns the dict its request will be copied into."""
+    captured: dict = {}
+    stubber.add_response("create_deployment", {"deploymentId": deployment_id}, None)
+    original = aws.greengrass().create_deployment
+    aws.greengrass().create_deployment = lambda **r: captured.update(r) or original(**r)  # type: ignore
+    return captured
 
 
 def test_deploy_to_a_group_keeps_its_other_components_and_settings(aws: Aws, components: dict,
@@ -80,18 +96,10 @@ def test_deploy_to_a_group_keeps_its_other_components_and_settings(aws: Aws, com
 gst-grabber: {{rtsp_url: "{SECRET_URL}", max_fps: 2}}
 count_people: {{threshold: 0.6, topic: "shop/{{thing}}/{{camera}}/people"}}
 """)
-    captured: dict = {}
     lines: list[str] = []
     with Stubber(aws.greengrass()) as stubber:
         expect_current(stubber, current)
-        stubber.add_response("create_deployment", {"deploymentId": "new-id"}, None)
-        original = aws.greengrass().create_deployment
-
-        def capture(**request):
-            captured.update(request)
-            return original(**request)
-
-        aws.greengrass().create_deployment = capture  # type: ignore[method-assign]
+        captured = captured_deployment(stubber, aws)
         commands.run_deploy(context(aws, components, tmp_path, lines), f"thinggroup/{GROUP}", config, {}, None)
         stubber.assert_no_pending_responses()
     # Everything else survives: other components as they were, policies, job configuration, name, tags.
@@ -161,15 +169,12 @@ def test_first_deployment_to_a_thing_and_secret_arns(aws: Aws, aws_env: str, com
                                     f"count_people: {{influx_token_secret_arn: '{token}'}}\n")
     thing_arn = f"arn:aws:iot:{REGION}:{ACCOUNT}:thing/cam-01"
     public = f"arn:aws:greengrass:{REGION}:aws:components:{render.SECRET_MANAGER}"
-    captured: dict = {}
     with Stubber(aws.greengrass()) as stubber:
         expect_current(stubber, None, thing_arn)
         stubber.add_response("list_component_versions", {"componentVersions": [
             {"componentName": render.SECRET_MANAGER, "componentVersion": v, "arn": f"{public}:versions:{v}"}
             for v in ("2.1.9", "2.10.0", "2.2.0")]}, {"arn": public})
-        stubber.add_response("create_deployment", {"deploymentId": "first"}, None)
-        original = aws.greengrass().create_deployment
-        aws.greengrass().create_deployment = lambda **r: captured.update(r) or original(**r)  # type: ignore
+        captured = captured_deployment(stubber, aws, "first")
         build.record(tmp_path / "out", GRABBER.key, build.Built([], secrets=False))  # built without --secrets
         ctx = context(aws, components, tmp_path, [])
         commands.run_deploy(ctx, "thing/cam-01", config, {}, None)
@@ -208,7 +213,7 @@ def test_status_pages_through_everything_and_takes_options_after_the_command(
                 "installedComponents": [{"componentName": f"c{page}", "componentVersion": "1.0.0",
                                          "lifecycleState": "RUNNING"}],
                 **({"nextToken": "n1"} if page == 0 else {})},
-                {"coreDeviceThingName": "cam-01", **({"nextToken": "n1"} if page else {})})
+                {"coreDeviceThingName": "cam-01", "topologyFilter": "ALL", **({"nextToken": "n1"} if page else {})})
         code = main(["--root", str(ROOT), "status", "--target", "thing/cam-01", "--output", "json",
                      "--region", REGION, "--out", str(tmp_path)], aws=aws)
         stubber.assert_no_pending_responses()
@@ -266,8 +271,67 @@ def test_bad_target_and_device_status(aws: Aws, components: dict, tmp_path: Path
             {"coreDeviceThingName": "cam-01"})
         stubber.add_response("list_installed_components", {"installedComponents": [{
             "componentName": components[COUNTER.key].name, "componentVersion": "1.0.0",
-            "lifecycleState": "BROKEN", "lifecycleStateDetails": "exit 2"}]}, {"coreDeviceThingName": "cam-01"})
+            "lifecycleState": "BROKEN", "lifecycleStateDetails": "exit 2"}]},
+            {"coreDeviceThingName": "cam-01", "topologyFilter": "ALL"})
         commands.run_status(context(aws, components, tmp_path, lines), None, "thing/cam-01")
         stubber.assert_no_pending_responses()
     assert lines == ["core device cam-01:", f"  deployment {DEPLOYMENT_ID} (lobby): FAILED - Install timed out",
                      f"  {components[COUNTER.key].name} 1.0.0: BROKEN - exit 2"]
+
+
+def test_a_canceled_latest_deployment_is_revised_not_replaced(aws: Aws, components: dict, tmp_path: Path) -> None:
+    """The latest revision was canceled (and, as ListDeployments may list it, not marked isLatestForTarget):
+    its devices still run it, so the revision starts from it; a bare replacement would remove the log manager
+    and the door sensor from every device of the group (API reference, CreateDeployment)."""
+    current = {**group_deployment(components), "deploymentStatus": "CANCELED", "isLatestForTarget": False}
+    ctx = context(aws, components, tmp_path, [])
+    with Stubber(aws.greengrass()) as stubber:
+        expect_current(stubber, current, older_status="ACTIVE")
+        captured = captured_deployment(stubber, aws)
+        commands.run_deploy(ctx, f"thinggroup/{GROUP}", None, {}, None)
+        stubber.assert_no_pending_responses()
+    assert {LOG_MANAGER, OTHER} <= set(captured["components"])
+    assert captured["deploymentPolicies"] == POLICIES and ctx.result["revises"] == DEPLOYMENT_ID
+    (warning,) = ctx.result["warnings"]
+    assert warning.startswith(f"the latest deployment of {GROUP_ARN} ({DEPLOYMENT_ID}) was canceled")
+
+
+def test_replace_deploys_ours_alone_only_when_asked(aws: Aws, components: dict, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture) -> None:
+    with Stubber(aws.greengrass()) as stubber:
+        expect_current(stubber, group_deployment(components))
+        captured = captured_deployment(stubber, aws)
+        code = main(["--root", str(ROOT), "deploy", "--target", f"thinggroup/{GROUP}", "--replace",
+                     "--out", str(tmp_path / "o")], aws=aws)
+        stubber.assert_no_pending_responses()
+    assert code == 0
+    assert set(captured["components"]) == {c.name for c in components.values()}
+    assert captured["deploymentPolicies"] == deployments.DEFAULT_POLICIES
+    out = capsys.readouterr().out
+    assert f"replacing deployment {DEPLOYMENT_ID} of {GROUP_ARN} (--replace)" in out
+    assert f'-    "{LOG_MANAGER}": {{' in out.splitlines()
+
+
+CAMERAS = [{"id": "entrance", "rtsp_url": "rtsp://10.0.0.5/s"}, {"id": "platform", "rtsp_url": "rtsp://10.0.0.6/s"}]
+
+
+@pytest.mark.parametrize(("target", "thing_level"), [(f"thinggroup/{GROUP}", "*"), ("thing/cam-box-01", "cam-box-01")])
+def test_the_local_grant_follows_the_cameras_deployed(aws: Aws, components: dict, tmp_path: Path, target: str,
+                                                      thing_level: str) -> None:
+    """Earlier: one camera, local_pubsub on. Now two others: the local grant names exactly their topics (the thing
+    level literal when the target is one thing), and cameras is deployed explicitly beside it."""
+    counter = components[COUNTER.key]
+    current = group_deployment(components, {"local_pubsub": True, "cameras": [{"id": "old-door"}]})
+    target_arn = f"arn:aws:iot:{REGION}:{ACCOUNT}:{target}"
+    with Stubber(aws.greengrass()) as stubber:
+        expect_current(stubber, {**current, "targetArn": target_arn}, target_arn)
+        captured = captured_deployment(stubber, aws)
+        config = write_config(tmp_path, json.dumps({"cameras": CAMERAS}))
+        commands.run_deploy(context(aws, components, tmp_path, []), target, config, {}, None)
+        stubber.assert_no_pending_responses()
+    merge = json.loads(captured["components"][counter.name]["configurationUpdate"]["merge"])
+    assert merge["cameras"] == CAMERAS and merge["local_pubsub"] is True
+    assert merge["accessControl"][render.IPC_PUBSUB][f"{counter.name}:pubsub:1"]["resources"] == [
+        f"people-counter/{thing_level}/entrance", f"people-counter/{thing_level}/platform"]
+    assert merge["accessControl"][render.IPC_MQTT_PROXY][f"{counter.name}:mqttproxy:1"]["resources"] == [
+        "people-counter/+/+"]

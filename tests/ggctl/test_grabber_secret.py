@@ -24,7 +24,6 @@ from urllib.parse import quote
 import pytest
 import yaml
 from botocore.stub import Stubber
-from docker_support import extra_ca_certs
 from ggctl import build, commands, render
 from ggctl.aws import Aws
 from ggctl.cli import main
@@ -61,7 +60,7 @@ def deploy(aws: Aws, components: dict, out: Path, config: Path) -> dict:
     captured: dict = {}
     with Stubber(aws.greengrass()) as stubber:
         stubber.add_response("list_deployments", {"deployments": []},
-                             {"targetArn": thing_arn, "historyFilter": "LATEST_ONLY"})
+                             {"targetArn": thing_arn, "historyFilter": "ALL"})
         stubber.add_response("list_component_versions", {"componentVersions": [
             {"componentName": render.SECRET_MANAGER, "componentVersion": "2.2.0", "arn": f"{public}:versions:2.2.0"}]},
             {"arn": public})
@@ -216,8 +215,7 @@ def test_the_container_gets_the_ipc_socket_and_no_password(docker_engine, monkey
     for key, value in docker_engine.env.items():
         monkeypatch.setenv(key, value)
     out = tmp_path / "out"
-    assert main(["--root", str(ROOT), "--out", str(out), "build", GRABBER.key, "--secrets", "--network", "host",
-                 *[arg for k, v in extra_ca_certs().items() for arg in ("--build-arg", f"{k}={v}")]]) == 0
+    assert main(["--root", str(ROOT), "--out", str(out), "build", GRABBER.key, "--secrets", "--network", "host"]) == 0
     components = load_components(ROOT)
     grabber = components[GRABBER.key]
     recipe = yaml.safe_load((out / "recipes" / f"{grabber.name}-{grabber.version}.yaml").read_text())

@@ -19,8 +19,10 @@ from ggctl.project import COUNTER, GRABBER, load_components
 from ggctl_support import RECIPE_SCHEMA, ROOT, fake_grabber
 
 BUCKET = "people-counter-artifacts-eu-west-1-123456789012"
-#: Recipe variables the nucleus resolves in lifecycle scripts and accessControl (besides configuration:/KEY).
-NUCLEUS_VARIABLES = {"artifacts:path", "artifacts:decompressedPath", "work:path"}
+#: Recipe variables the nucleus resolves in lifecycle scripts (besides configuration:/KEY), with the Java nucleus
+#: release that first resolves each; the oldest, 2.0.3, needs no dependency (aws-greengrass-nucleus v2.0.3
+#: KernelConfigResolver.java:114-123 artifacts; v2.0.4 :64, :124 work; configuration:/ at v2.0.3 :404-417).
+VARIABLE_SINCE = {"artifacts:path": "2.0.3", "artifacts:decompressedPath": "2.0.3", "work:path": "2.0.4"}
 #: GRABBER_* options the recipe fixes rather than configures: the bind mount, the heartbeat beside the
 #: frame, and the image's own gst-launch.
 GRABBER_FIXED_ENV = {"GRABBER_OUTPUT_DIR", "GRABBER_STATUS_FILE", "GRABBER_GST_LAUNCH"}
@@ -61,7 +63,20 @@ def test_recipe_has_every_required_field_and_no_template_text(recipes: dict, com
         if variable.startswith("configuration:/"):
             assert variable.removeprefix("configuration:/") in defaults, variable
         else:
-            assert variable in NUCLEUS_VARIABLES, variable
+            assert variable in VARIABLE_SINCE, variable
+
+
+def test_the_nucleus_dependency_asks_only_what_the_lifecycles_need(recipes: dict) -> None:
+    """Even a SOFT dependency's range takes part in resolution (DependencyResolver.java:249-253), so a core below
+    it fails the deployment (NON_EXPLICIT_NUCLEUS_UPDATE, :187-194): the range is the oldest release that
+    resolves every variable used (other features are in 2.0.3: the recipe's comment)."""
+    for key, recipe in recipes.items():
+        used = {v for s in _strings(recipe["Manifests"]) for v in re.findall(r"\{([a-zA-Z]+:[^}/]+)\}", s)}
+        floor = max((VARIABLE_SINCE[v] for v in used), key=lambda v: tuple(map(int, v.split("."))), default="2.0.3")
+        expected = {} if floor == "2.0.3" else {"aws.greengrass.Nucleus": {"VersionRequirement": f">={floor}",
+                                                                          "DependencyType": "SOFT"}}
+        declared = {k: v for k, v in recipe.get("ComponentDependencies", {}).items() if k == "aws.greengrass.Nucleus"}
+        assert declared == expected, key
 
 
 def test_artifact_uris_and_digests_match_the_built_files(recipes: dict, built: Path, components: dict) -> None:
@@ -86,17 +101,55 @@ def test_access_control_has_no_recipe_variable_and_only_the_topic_tree(recipes: 
     # A default Java nucleus interpolates no recipe variable in accessControl: none may appear there.
     assert not [s for s in _strings(policies) if re.search(r"\{[^}]*:[^}]*\}", s)]
 
-    custom = render.access_control("n", {"topic": "shop/{camera}/x-{thing}/counts", "local_pubsub": True})
-    assert custom[render.IPC_MQTT_PROXY]["n:mqttproxy:1"]["resources"] == ["shop/+/+/counts"]
-    assert custom[render.IPC_PUBSUB]["n:pubsub:1"] == {
-        "policyDescription": "Publish counts on the configured local topic tree only.",
-        "operations": ["aws.greengrass#PublishToTopic"],
-        "resources": ["shop/+/+/counts"],
-    }
     for topic, message in (("t/#", "wildcards"), ("t/a+b/{camera}", "wildcards"), ("{thing}/{camera}", "fixed level"),
-                           ("", "fixed level"), ("t/{user}", "only use the placeholders")):
+                           ("", "fixed level"), ("t/{user}", "only use the placeholders"),
+                           ("t/a?/{camera}", "free of [?] and"), ("t/a${{b}}/{camera}", "free of [?] and")):
         with pytest.raises(GgctlError, match=message):
             render.access_control("n", {"topic": topic})
+
+
+CAMERAS = [{"id": "entrance", "rtsp_url": "rtsp://10.0.0.5/s"},
+           {"id": "platform", "topic": "transit/{camera}/{thing}/counts"}]
+
+
+def test_local_pubsub_grants_each_cameras_topic_without_mqtt_wildcards() -> None:
+    """PublishToTopic resources are matched without MQTT wildcards (PubSubIPCEventStreamAgent.java:329-331,
+    WildcardTrie.matchesStandard): + is a literal, so people-counter/+/+ allowed no topic the counter publishes
+    on. Each camera's own topic instead, the thing level as the glob * or, deployed to one thing, its name."""
+    custom = render.access_control("n", {"topic": "shop/{camera}/x-{thing}/counts", "local_pubsub": True})
+    assert custom[render.IPC_MQTT_PROXY]["n:mqttproxy:1"]["resources"] == ["shop/+/+/counts"]  # MQTT filters stay
+    assert custom[render.IPC_PUBSUB]["n:pubsub:1"] == {
+        "policyDescription": "Publish counts locally on each camera's topic only.",
+        "operations": ["aws.greengrass#PublishToTopic"],
+        "resources": ["shop/camera-1/x-*/counts"],
+    }
+    several = render.access_control("n", {"local_pubsub": "true", "cameras": CAMERAS}, thing="cam-box-01")
+    assert several[render.IPC_MQTT_PROXY]["n:mqttproxy:1"]["resources"] == ["people-counter/+/+", "transit/+/+/counts"]
+    assert several[render.IPC_PUBSUB]["n:pubsub:1"]["resources"] == [
+        "people-counter/cam-box-01/entrance", "transit/platform/cam-box-01/counts"]
+    assert render.IPC_PUBSUB not in render.access_control("n", {"cameras": CAMERAS})
+    with pytest.raises(GgctlError, match=r"cameras\[1\].topic"):
+        render.access_control("n", {"cameras": [CAMERAS[0], {"id": "x", "topic": "a/#"}]})
+    with pytest.raises(GgctlError, match="fixed level"):
+        render.access_control("n", {"cameras": [{"id": "x", "topic": "{camera}/{thing}"}]})
+
+
+def test_the_grants_let_each_cameras_topic_through_a_strict_nucleus() -> None:
+    """gg_ipc_local matches as the Java nucleus does (mqttproxy MQTT-style, pub/sub STANDARD): every topic the
+    counter publishes on passes both grants, and another camera's topic does not pass the local one."""
+    from count_people.config import Settings
+    from gg_ipc_local.recipe import MQTT_PROXY, PUBSUB, Recipe
+
+    configuration = {"topic": "people-counter/{thing}/{camera}", "local_pubsub": True, "cameras": CAMERAS}
+    for where in ({}, {"thing": "cam-box-01"}):  # the rendered recipe; a deployment to that thing
+        policies = render.access_control("n", configuration, **where)
+        recipe = Recipe("n", {"accessControl": policies})
+        cameras = Settings(thing_name="cam-box-01").updated({"cameras": CAMERAS}).camera_settings()
+        topics = [c.topic.format(thing=c.thing_name, camera=c.camera_id) for c in cameras]  # loop/camera.py
+        for topic in topics:
+            assert recipe.authorized(MQTT_PROXY, "aws.greengrass#PublishToIoTCore", topic), topic
+            assert recipe.authorized(PUBSUB, "aws.greengrass#PublishToTopic", topic), topic
+        assert not recipe.authorized(PUBSUB, "aws.greengrass#PublishToTopic", "people-counter/cam-box-01/other")
 
 
 def test_counter_configuration_holds_every_setting(recipes: dict) -> None:

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
+import socket
 import sys
 import threading
 from typing import Any, Callable
 
 from awsiot.greengrasscoreipc import model
 from awsiot.greengrasscoreipc.clientv2 import GreengrassCoreIPCClientV2
+from gg_ipc_local import eventstream as es
 
 ALLOWED_TOPIC = "people/probe-thing/probe"
+#: Granted literally on local pub/sub (a + there is a character, not a level wildcard).
+LITERAL_PLUS = "mqtt/+/probe"
+#: Another component on the device, whose configuration the probe reads by name.
+OTHER = "com.example.Other"
 TIMEOUT_S = 10.0
 
 
@@ -70,13 +77,48 @@ def basics(client: GreengrassCoreIPCClientV2) -> dict:
     return result
 
 
+def connect_accepted(version: str | None) -> bool:
+    """Whether the nucleus accepts a CONNECT with this SVCUID and ``:version`` header (None: no header)."""
+    headers = {} if version is None else {":version": version}
+    connect = es.rpc_message(es.MessageType.CONNECT, payload=json.dumps({"authToken": os.environ["SVCUID"]}).encode(),
+                             extra=headers)
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(TIMEOUT_S)
+        sock.connect(os.environ["AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT"])
+        sock.sendall(connect)
+        prelude = sock.recv(es.PRELUDE_LEN, socket.MSG_WAITALL)
+        if len(prelude) < es.PRELUDE_LEN:
+            return False  # closed without an answer
+        reply = es.decode(prelude + sock.recv(es.parse_prelude(prelude) - es.PRELUDE_LEN, socket.MSG_WAITALL))
+    return reply.message_type == es.MessageType.CONNECT_ACK and bool(reply.flags & es.Flag.CONNECTION_ACCEPTED)
+
+
+def strict(client: GreengrassCoreIPCClientV2) -> dict:
+    """What a Java nucleus refuses: MQTT wildcards in a pubsub grant, UpdateConfiguration without timestamp or
+    of accessControl, another component's configuration by name, the CONNECT :version."""
+    message = model.PublishMessage(json_message=model.JsonMessage(message={"strict": 1}))
+    return {
+        "subscribe_literal_plus": attempt(lambda: client.subscribe_to_topic(
+            topic=LITERAL_PLUS, on_stream_event=lambda event: None) and "subscribed"),
+        "publish_under_plus": attempt(lambda: client.publish_to_topic(
+            topic=LITERAL_PLUS.replace("+", "x"), publish_message=message) and "published"),
+        "update_without_timestamp": attempt(lambda: client.update_configuration(
+            key_path=["nested"], value_to_merge={"a": 6}) and "updated"),
+        "update_access_control": attempt(lambda: client.update_configuration(
+            key_path=["accessControl"], value_to_merge={}, timestamp=datetime.datetime.now()) and "updated"),
+        "get_other": attempt(lambda: client.get_configuration(component_name=OTHER, key_path=["shared"]).value),
+        "get_missing_component": attempt(lambda: client.get_configuration(component_name=OTHER + "Missing").value),
+        "connect": {str(v): attempt(lambda v=v: connect_accepted(v)) for v in ("0.1.0", "0.2.0", None)},
+    }
+
+
 def offline(client: GreengrassCoreIPCClientV2) -> dict:
     """Publishes while the broker standing in for IoT Core is down."""
     return {"qos0": attempt(publish(client, ALLOWED_TOPIC, "0", b'{"offline": 0}')),
             "qos1": attempt(publish(client, ALLOWED_TOPIC, "1", b'{"offline": 1}'))}
 
 
-SCENARIOS = {"basics": basics, "offline": offline}
+SCENARIOS = {"basics": basics, "offline": offline, "strict": strict}
 
 
 def main() -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import tempfile
@@ -24,7 +25,7 @@ from gg_ipc_local.server import LocalIpcServer
 from gg_ipc_local.sinks import MqttSink
 from lite_bed import TlsSubscriber, running_nucleus
 from nucleus import component_service
-from probe_component import ALLOWED_TOPIC
+from probe_component import ALLOWED_TOPIC, LITERAL_PLUS, OTHER
 from support import Mosquitto, Subscriber, wait_for
 
 PROBE = Path(__file__).with_name("probe_component.py")
@@ -40,11 +41,14 @@ CONFIGURATION = {
                                              "resources": ["people/+/probe"]}},
         PUBSUB: {f"{NAME}:pubsub:1": {"operations": ["aws.greengrass#PublishToTopic",
                                                      "aws.greengrass#SubscribeToTopic"],
-                                      "resources": ["local/*"]}},  # lite: no MQTT wildcards in pubsub
+                                      # no MQTT wildcards in pubsub grants (gg_ipc_local.recipe): a literal +
+                                      "resources": ["local/*", LITERAL_PLUS]}},
         SECRET_MANAGER: {f"{NAME}:secrets:1": {"operations": ["aws.greengrass#GetSecretValue"],
                                                "resources": [SECRET_ARN]}},
     },
 }
+#: Another component's configuration, which GetConfiguration reads by componentName on both nuclei.
+OTHER_CONFIGURATION = {"shared": {"k": "v"}}
 
 
 @dataclass
@@ -57,6 +61,7 @@ class Nucleus:
     stop_broker: Callable[[], None]
     start_broker: Callable[[], None]
     iot_online: Callable[[], bool]
+    socket_path: str
 
 
 def probe_command(scenario: str, out: Path) -> list[str]:
@@ -73,7 +78,8 @@ def local_nucleus(tmp_path_factory) -> Iterator[Nucleus]:
     socket_dir = Path(tempfile.mkdtemp(prefix="ggipc-"))
     sink = MqttSink(broker.url)
     server = LocalIpcServer(str(socket_dir / "ipc.socket"), TOKEN, Recipe.load(recipe_path), sinks=[sink],
-                            secrets=SecretStore.load(_secrets_file(workdir))).start()
+                            secrets=SecretStore.load(_secrets_file(workdir)),
+                            other_components={OTHER: OTHER_CONFIGURATION}).start()
     subscriber = Subscriber(broker.port, ALLOWED_TOPIC)
 
     def run(scenario: str) -> dict:
@@ -85,7 +91,7 @@ def local_nucleus(tmp_path_factory) -> Iterator[Nucleus]:
         return json.loads(out.read_text())
 
     yield Nucleus("gg-ipc-local", run, lambda: list(subscriber.messages), broker.stop, broker.start,
-                  lambda: sink.online)
+                  lambda: sink.online, server.socket_path)
     subscriber.close()
     server.stop()
     broker.stop()
@@ -99,7 +105,8 @@ def _secrets_file(workdir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def lite_nucleus(nucleus_bin) -> Iterator[Nucleus]:
-    with running_nucleus(nucleus_bin, {NAME: component_service(VERSION, CONFIGURATION)}) as nucleus:
+    services = {NAME: component_service(VERSION, CONFIGURATION), OTHER: component_service(VERSION, OTHER_CONFIGURATION)}
+    with running_nucleus(nucleus_bin, services) as nucleus:
         subscriber = TlsSubscriber(nucleus.certs, ALLOWED_TOPIC)
 
         def run(scenario: str) -> dict:
@@ -114,7 +121,7 @@ def lite_nucleus(nucleus_bin) -> Iterator[Nucleus]:
             return json.loads(out.read_text())
 
         yield Nucleus("nucleus-lite", run, lambda: subscriber.json(), nucleus.stop_broker,
-                      nucleus.start_broker, nucleus.iot_connected)
+                      nucleus.start_broker, nucleus.iot_connected, str(nucleus.socket_path))
         subscriber.close()
 
 
@@ -160,6 +167,39 @@ def test_local_pubsub(basics):
     assert basics["local_received"] == {"hello": "local"}
 
 
+@pytest.fixture(scope="module")
+def strict(nucleus) -> dict:
+    return nucleus.run("strict")
+
+
+def test_pubsub_grants_take_no_mqtt_wildcards(strict):
+    """Java: PubSubIPCEventStreamAgent.java:329-332 matches STANDARD (WildcardTrie.matchesStandard, + literal);
+    lite: ipc_authz.c ggl_ipc_default_policy_matcher (only * is a wildcard)."""
+    assert strict["subscribe_literal_plus"] == {"ok": "subscribed"}, "the grant names this filter literally"
+    assert strict["publish_under_plus"]["error"] == "UnauthorizedError", "the + in the grant is no wildcard"
+
+
+def test_update_configuration_needs_a_timestamp_and_cannot_write_access_control(strict):
+    """Java: ConfigStoreIPCEventStreamAgent.java:312-328; lite: update_configuration.c (timestamp required,
+    accessControl refused)."""
+    assert strict["update_without_timestamp"]["error"] == "InvalidArgumentsError"
+    assert strict["update_access_control"]["error"] == "InvalidArgumentsError"
+
+
+def test_configuration_of_another_component(nucleus, strict):
+    """Java: ConfigStoreIPCEventStreamAgent.java:187-213 (no authorisation, "Key not found" when unknown);
+    lite: get_configuration.c (its message does not reach the client)."""
+    assert strict["get_other"] == {"ok": OTHER_CONFIGURATION["shared"]}
+    assert strict["get_missing_component"]["error"] == "ResourceNotFoundError"
+    if nucleus.flavour == "gg-ipc-local":
+        assert strict["get_missing_component"]["message"] == "Key not found"
+
+
+def test_the_socket_is_read_write_for_everyone(nucleus):
+    """Java: Permissions.java:140-148; lite: ipc_server.c:535-537 (0666)."""
+    assert stat.S_IMODE(os.stat(nucleus.socket_path).st_mode) == 0o666
+
+
 # -- where they differ: named, each asserted as it is ---------------------------------------------
 
 
@@ -193,3 +233,11 @@ def test_publishing_while_the_broker_is_down(nucleus, basics):
     else:
         assert offline["qos1"]["error"] == "ServiceError"
     assert {"offline": 0} not in nucleus.received()
+
+
+def test_connect_protocol_version(nucleus, strict):
+    """Both accept 0.1.0 and refuse another version. Difference: a CONNECT without ``:version`` is refused by the
+    Java nucleus's RPC server (ServiceOperationMappingContinuationHandler.java:79-85, aws-iot-device-sdk-java-v2)
+    and by gg-ipc-local, accepted by nucleus lite (ggipcd/src/ipc_server.c:128-140 checks it only when present)."""
+    assert strict["connect"]["0.1.0"] == {"ok": True} and strict["connect"]["0.2.0"] == {"ok": False}
+    assert strict["connect"]["None"] == {"ok": nucleus.flavour == "nucleus-lite"}

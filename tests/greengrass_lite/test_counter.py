@@ -121,3 +121,15 @@ def test_a_configuration_update_through_the_nucleus_moves_the_topic_live(nucleus
     assert topics[0] == before and topics[-1] == after
     switched = topics.index(after)
     assert set(topics[switched:]) == {after}, "once moved, the counter publishes only on the new topic"
+
+
+def test_a_topic_over_the_iot_core_limits_stops_the_counter_with_one_line(nucleus_bin):
+    """Nucleus lite would forward it (no topic check: publish_to_iot_core.c:108-119) and AWS IoT Core refuse it; the
+    Java nucleus refuses each publish (IotCoreTopicValidator.java:129-138): the counter refuses it at start-up."""
+    recipe = counter_recipe()
+    configuration = counter_configuration(recipe, topic="people-counter/a/b/c/d/e/f/{thing}/{camera}")
+    received, output = run_counter(nucleus_bin, configuration, recipe, "#", 30)
+    assert received == []
+    assert "count-people: error: topic: 'people-counter/a/b/c/d/e/f/{thing}/{camera}' gives the topic " \
+           f"'people-counter/a/b/c/d/e/f/{THING}/{configuration['camera_id']}'" in output, output[-3000:]
+    assert "it has 8 '/' and AWS IoT Core allows at most 7" in output

@@ -6,7 +6,7 @@ import os
 import time
 
 import pytest
-from docker_support import extra_ca_certs
+from ggctl import host_ca
 from grabber_support import PASSWORD, PASSWORD_URL, count_frames, frame_id, require_gstreamer
 from support import REPO_ROOT, wait_for
 
@@ -19,8 +19,10 @@ UID = 4321  # any non-root uid: the image must not depend on its own user's id
 def test_image_runs_as_non_root_and_writes_frames(capsys, docker_engine, emulator, tmp_path):
     require_gstreamer()
     stage_start = time.monotonic()
-    build_s = docker_engine.build(REPO_ROOT / "components", REPO_ROOT / "docker/grabber/Dockerfile", IMAGE,
-                                  {"BASE_IMAGE": "debian:bookworm-slim", **extra_ca_certs()})
+    # The plain `docker build` of docs/content/how-to/cameras.md, with the CAs `ggctl build` passes (so both share
+    # the layer cache).
+    build_args = host_ca.with_host_certificates({"BASE_IMAGE": "debian:bookworm-slim"}, host_ca.host_certificates())
+    build_s = docker_engine.build(REPO_ROOT / "components", REPO_ROOT / "docker/grabber/Dockerfile", IMAGE, build_args)
     size_mb = docker_engine.image_size(IMAGE) / 1e6
     user = docker_engine.run("image", "inspect", "--format", "{{.Config.User}}", IMAGE).stdout.strip()
     assert user and user not in ("0", "root")

@@ -107,7 +107,16 @@ class QueuedPublisher(Publisher):
     def healthy(self) -> bool:
         return self._connected and self._unavailable_since is None
 
+    def refusal(self, topic: str, payload: bytes) -> str | None:
+        """Why the far side would refuse this message whenever it is sent (e.g. too large), or None: such a
+        message is counted as failed and never queued, so it cannot block the ones behind it."""
+        return None
+
     def publish(self, topic: str, payload: bytes) -> None:
+        refusal = self.refusal(topic, payload)
+        if refusal:
+            self._rejected(topic, refusal)
+            return
         with self._cond:
             if len(self._queue) >= self._queue_size:
                 self._queue.popleft()
@@ -147,11 +156,7 @@ class QueuedPublisher(Publisher):
                 self._wait_for_destination(exc)
                 continue
             except MessageRejected as exc:
-                self.stats.failed += 1
-                if str(exc) not in self._reasons_logged:  # once per reason; the count is in stats and metrics
-                    self._reasons_logged.add(str(exc))
-                    self.log.warning("%s: message to %s rejected (%d so far): %s",
-                                     self.description, topic, self.stats.failed, exc)
+                self._rejected(topic, str(exc))
                 self._pop_sent(payload)
                 continue
             except Exception as exc:  # any failure of the transport means: reconnect, after a backoff step
@@ -167,6 +172,16 @@ class QueuedPublisher(Publisher):
             self._pop_sent(payload)
             self._destination_back()
         self._drop_connection()
+
+    def _rejected(self, topic: str, reason: str) -> None:
+        """Count a message refused for good; log once per reason (the count is in stats and metrics)."""
+        with self._cond:  # the caller's thread and the worker both reject
+            self.stats.failed += 1
+            first = reason not in self._reasons_logged
+            self._reasons_logged.add(reason)
+        if first:
+            self.log.warning("%s: message to %s rejected (%d so far): %s", self.description, topic,
+                             self.stats.failed, reason)
 
     def _wait_for_destination(self, exc: DestinationUnavailable) -> None:
         """Keep the message queued and wait one backoff step; log the outage once, not per retry."""

@@ -1,11 +1,14 @@
 """Publishes through the Greengrass nucleus over IPC: to AWS IoT Core, optionally to local pub/sub too.
 
-The nucleus (or ``gg-ipc-local``) answers each PublishToIoTCore. A ``ServiceError`` means the nucleus
-cannot deliver now: the Java nucleus answers it for a QoS 0 publish while offline (QoS 1 is spooled;
-aws-greengrass-nucleus MqttProxyIPCAgent.java "Publish to topic T failed") and nucleus lite for any
-publish while its MQTT link is down (../shared/greengrass-lite/README.md), so the message stays queued and
-is retried with backoff. Other modelled errors (UnauthorizedError, InvalidArgumentsError) refuse that one
-message and are counted; anything else means the connection is gone.
+The nucleus (or ``gg-ipc-local``) answers each PublishToIoTCore. The Java nucleus answers every refusal of
+its MQTT client as ``ServiceError`` "Publish to topic T failed: REASON" (aws-greengrass-nucleus v2.18.2
+src/main/java/com/aws/greengrass/builtin/services/mqttproxy/MqttProxyIPCAgent.java:129-134), so only REASON
+tells a refusal of the message (``PERMANENT_REASONS``: its size or topic, which no retry fixes) from "cannot
+deliver now" (offline at QoS 0, spool full; nucleus lite's "Failed to publish the message." for any publish
+while its MQTT link is down): the first is counted and the queue moves on, the second stays at the head of the
+queue and is retried with backoff. Other modelled errors (UnauthorizedError, InvalidArgumentsError) refuse that
+one message and are counted; anything else means the connection is gone. Payloads over AWS IoT Core's limit
+are refused here before they are queued.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Mapping
 
 from count_people.comms.base import DestinationUnavailable, MessageRejected, QueuedPublisher
-from count_people.config import Settings
+from count_people.config import IOT_CORE_MAX_PAYLOAD_BYTES, Settings
 from count_people.errors import UserError
 
 SOCKET_ENV = "AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT"
@@ -23,6 +26,25 @@ TOKEN_ENV = "SVCUID"
 CONNECT_TIMEOUT_S = 5.0
 #: A nucleus that does not answer within this time is treated as gone (reconnect).
 SEND_TIMEOUT_S = 10.0
+#: ServiceError reasons of the Java nucleus that refuse the message itself (aws-greengrass-nucleus v2.18.2,
+#: src/main/java/com/aws/greengrass/): its size (mqttclient/MqttClient.java:740-741), its topic
+#: (mqttclient/IotCoreTopicValidator.java:38-62), a device set to run offline (mqttclient/MqttClient.java:688).
+#: The others are retried: "Device is offline. Dropping QoS 0 message." (:704), "Message spool is full"
+#: (mqttclient/spool/Spool.java:375), and "Message is larger than the size of message spool" (:365), which a
+#: payload within the limit meets only on a nucleus whose spool is set smaller: fixed there, delivery resumes.
+PERMANENT_REASONS = (
+    "bytes exceeds the configured limit of",
+    "forward slashes (/)",
+    "The topic size of request must be no larger than",
+    "Reserved topic total length is greater than",
+    "Publish topics must not contain wildcard characters",
+    "Topic must not be empty",
+    "Cannot publish because device is configured to run offline",
+)
+#: Connection losses in a row while sending one message that make it a refusal: nucleus lite does not answer a
+#: request over its 10000-byte IPC buffer, it closes the connection (ggipcd/src/ipc_server.h:15,
+#: ipc_server.c:484-487), so that message would otherwise be resent for ever, blocking the queue.
+LOSSES_ON_ONE_MESSAGE = 3
 
 
 def greengrass_environment(environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:
@@ -87,10 +109,13 @@ def rejection(exc: BaseException) -> str | None:
 
 
 def is_unavailable(exc: BaseException) -> bool:
-    """True for the nucleus's ServiceError: it cannot deliver now (offline), try again later."""
+    """True for a ServiceError that means "cannot deliver now" (offline), not a refusal of the message."""
     from awsiot.greengrasscoreipc.model import ServiceError
 
-    return isinstance(exc, ServiceError)
+    if not isinstance(exc, ServiceError):
+        return False
+    reason = getattr(exc, "message", None) or str(exc)
+    return not any(marker in reason for marker in PERMANENT_REASONS)
 
 
 class IpcPublisher(QueuedPublisher):
@@ -102,6 +127,7 @@ class IpcPublisher(QueuedPublisher):
         self._environ = dict(os.environ if environ is None else environ)
         socket_path, _ = require_ipc(self._environ)  # fail at start-up, not in the worker thread
         self._client: Any = None
+        self._lost_on: tuple[bytes | None, int] = (None, 0)  # the message in flight at the last losses, how many
         super().__init__(f"greengrass ipc {socket_path}", queue_size)
 
     @classmethod
@@ -110,6 +136,11 @@ class IpcPublisher(QueuedPublisher):
 
     def connect(self) -> None:
         self._client = connect_ipc(self._environ, executor=None)
+
+    def refusal(self, topic: str, payload: bytes) -> str | None:
+        if len(payload) > IOT_CORE_MAX_PAYLOAD_BYTES:  # the nucleus would refuse it on every retry
+            return f"payload over the {IOT_CORE_MAX_PAYLOAD_BYTES}-byte limit of AWS IoT Core; dropped"
+        return None
 
     def send(self, topic: str, payload: bytes) -> None:
         from awsiot.greengrasscoreipc.model import BinaryMessage, PublishMessage
@@ -128,12 +159,22 @@ class IpcPublisher(QueuedPublisher):
             except Exception as exc:
                 reason = rejection(exc)
                 if reason is None:
+                    self._count_loss(payload)
                     raise
                 if is_unavailable(exc) and call is calls[0]:  # IoT Core first: nothing was sent yet
                     raise DestinationUnavailable(reason) from None
                 refused.append(reason)
         if refused:
             raise MessageRejected("; ".join(refused))
+
+    def _count_loss(self, payload: bytes) -> None:
+        """Raise MessageRejected when the connection was lost on this same message too often in a row."""
+        previous, losses = self._lost_on
+        losses = losses + 1 if previous is payload else 1
+        self._lost_on = (None, 0) if losses >= LOSSES_ON_ONE_MESSAGE else (payload, losses)
+        if losses >= LOSSES_ON_ONE_MESSAGE:
+            raise MessageRejected(f"the nucleus closed the connection on this message {losses} times in a row, as "
+                                  "nucleus lite does for a request over its 10000-byte IPC buffer; lower max_boxes")
 
     def disconnect(self) -> None:
         client, self._client = self._client, None

@@ -19,10 +19,23 @@ from count_people.config.settings import (
     open_sections,
     part_of,
 )
-from count_people.config.values import Secret
+from count_people.config.values import IOT_CORE_MAX_PAYLOAD_BYTES, Secret
 
 __all__ = [
-    "ENV_PREFIX", "FIELDS", "GREENGRASS_KEYS", "SECRET_KEYS", "SECTIONS", "Greengrass", "Part",
-    "Secret", "Settings", "configuration_errors", "keys_rebuilding", "load_settings",
-    "open_sections", "part_of", "read_config_file",
+    "ENV_PREFIX",
+    "FIELDS",
+    "GREENGRASS_KEYS",
+    "IOT_CORE_MAX_PAYLOAD_BYTES",
+    "SECRET_KEYS",
+    "SECTIONS",
+    "Greengrass",
+    "Part",
+    "Secret",
+    "Settings",
+    "configuration_errors",
+    "keys_rebuilding",
+    "load_settings",
+    "open_sections",
+    "part_of",
+    "read_config_file",
 ]

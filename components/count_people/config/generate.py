@@ -69,8 +69,8 @@ def json_schema() -> dict[str, Any]:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": f"{COMPONENT} component configuration",
-        "description": "Generated from count_people/config/settings.py; docs/reference/configuration.md explains "
-                       "each key. Values may also be given as text, as a flag or environment variable would.",
+        "description": "Generated from count_people/config/settings.py; docs/content/reference/configuration.md "
+                       "explains each key. Values may also be given as text, as a flag or environment variable would.",
         "type": "object",
         "additionalProperties": False,
         "properties": {**flat, **sections, **greengrass, **access},
@@ -86,7 +86,7 @@ def _row(field: dataclasses.Field) -> str:
 
 
 def reference() -> str:
-    """The counter's part of docs/reference/configuration.md (the whole page but the grabber's section)."""
+    """The counter's part of docs/content/reference/configuration.md (the whole page but the grabber's section)."""
     header = ("| key | type | default | range | on change | per camera | description |\n"
               "|---|---|---|---|---|---|---|")
     out = [

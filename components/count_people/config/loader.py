@@ -14,6 +14,7 @@ from typing import Any, Mapping
 from frame_handoff.keys import keys, load_text, one_line, parse_key, read_text_file
 
 from count_people.config.settings import FIELDS, GREENGRASS_KEYS, Greengrass, Settings
+from count_people.config.values import iot_core_topic_problem
 from count_people.errors import UserError
 
 ENV_PREFIX = "COUNT_PEOPLE_"
@@ -60,8 +61,23 @@ def load_settings(
     if greengrass is not None:
         settings = settings.updated(greengrass, origin="Greengrass configuration")
     settings = settings.updated({k: v for k, v in flags.items() if v is not None}, origin="command line")
-    settings.camera_settings()  # every camera's values valid, no two on one frame file
+    cameras = settings.camera_settings()  # every camera's values valid, no two on one frame file
+    if settings.publish == "ipc":
+        _check_iot_core_topics(settings, cameras)
     return settings
+
+
+def _check_iot_core_topics(settings: Settings, cameras: list[Settings]) -> None:
+    """Every camera's topic, rendered with its ids, within AWS IoT Core's limits: the nucleus would refuse each
+    message on it, so it is a configuration error at start-up (and a refused update), not one per message."""
+    entries = [dict(entry) for entry in settings.cameras] or [{}]
+    for index, (entry, camera) in enumerate(zip(entries, cameras)):
+        topic = camera.topic.format(thing=camera.thing_name, camera=camera.camera_id)
+        problem = iot_core_topic_problem(topic)
+        if problem:
+            key = f"cameras[{index}].topic" if "topic" in entry else "topic"
+            raise UserError(f"{key}: {camera.topic!r} gives the topic {topic!r} for camera {camera.camera_id}, "
+                            f"but {problem}; shorten the template, the thing name or the camera id")
 
 
 def configuration_errors(configuration: Any, origin: str = "configuration") -> list[str]:

@@ -73,8 +73,9 @@ class Input:
                           "thing name carried in messages and topics",
                           IDENTIFIER_KIND, "NAME", recipe=False, shown="AWS_IOT_THING_NAME or the host name")
     cameras: tuple[Camera, ...] = key(
-        (), "several cameras on one model: a list of {id, source, max_fps, lines, zones, ...}; each inherits the "
-        "other keys; empty = the one camera the other keys describe", CAMERAS, "JSON", part=Part.CAMERAS)
+        (), "several cameras on one model: a list of {id, source, max_fps, lines, zones, ...} (docs/content/how-to/"
+        "several-cameras.md); each inherits the other keys; empty = the one camera the other keys describe", CAMERAS,
+        "JSON", part=Part.CAMERAS)
     max_fps: float = key(0.0, "process at most this many frames per second (0 = every new frame)",
                          number(float, 0.0, 1000.0), "FPS")
     poll_interval: float = key(0.005, "seconds between checks of an unchanged frame file",
@@ -86,7 +87,7 @@ class Input:
 
 @dataclass(frozen=True)
 class Detection:
-    """The model and what it counts (README "Detector backends", "INT8")."""
+    """The model and what it counts (docs/content/how-to/detectors.md, int8.md)."""
 
     NAME: ClassVar[str] = "detection"
     PART: ClassVar[Part] = Part.MODEL
@@ -96,6 +97,9 @@ class Detection:
     params: str | None = key(
         None, "weights file: GluonCV .params instead of downloading, or the .weights of a Darknet .cfg model",
         OPTIONAL_FILE, "FILE")
+    onnx_export: str | None = key(
+        None, "ONNX export of the GluonCV model (made by ggctl build), run on ONNX Runtime where MXNet is not "
+        "installed (Python 3.12 or newer)", OPTIONAL_FILE, "FILE")
     context: str = key("cpu", "where inference runs: cpu or gpu:N", CONTEXT, "CTX")
     input_size: int = key(512, "short side of the network input in pixels (YOLO models: only when the model does "
                           "not fix it)", number(int, 32, 4096), "PX")
@@ -152,7 +156,7 @@ class Tracking:
 
 @dataclass(frozen=True)
 class Regions:
-    """Counting lines and occupancy zones, and where line totals persist."""
+    """Counting lines and occupancy zones, and where line totals persist (docs/content/how-to/lines-and-zones.md)."""
 
     NAME: ClassVar[str] = "regions"
     PART: ClassVar[Part] = Part.REGIONS
@@ -189,8 +193,9 @@ class Publishing:
         "every_frame", "what the publisher gets: every_frame, on_change (counts, line totals or zone occupancy "
         "changed, plus a heartbeat) or summary (one message per summary_interval); hooks still see every frame",
         choice("every_frame", "on_change", "summary"), "MODE", part=Part.CADENCE,
-        component_default="summary", component_note="The component sends summaries: IoT Core bills every "
-        "message, one summary per camera per minute is 1,440 a day, one message per frame 432,000 at 5 fps.")
+        component_default="summary", component_note="The component sends summaries (docs/content/how-to/"
+        "publishing.md): IoT Core bills every message, one summary per camera per minute is 1,440 a day, one "
+        "message per frame 432,000 at 5 fps.")
     heartbeat_interval: float = key(60.0, "with publish_mode on_change: seconds between messages when nothing "
                                     "changed", number(float, 1.0, 86400.0), "S", part=Part.CADENCE)
     summary_interval: float = key(60.0, "with publish_mode summary: seconds each summary covers",
@@ -335,7 +340,7 @@ def _flat(changes: Mapping[str, Any], origin: str) -> Iterator[tuple[str, Any]]:
                 close = difflib.get_close_matches(name, [*FIELDS, *SECTION_NAMED], n=1)
                 hint = f"did you mean {close[0]}?" if close else f"valid keys: {', '.join(FIELDS)}"
                 raise UserError(f"{origin}: unknown key {raw_key!r}; {hint} (or a section: {', '.join(SECTION_NAMED)}; "
-                                "every key: docs/reference/configuration.md)")
+                                "every key: docs/content/reference/configuration.md)")
             yield name, value
             continue
         if not isinstance(value, dict):
@@ -347,9 +352,9 @@ def _flat(changes: Mapping[str, Any], origin: str) -> Iterator[tuple[str, Any]]:
             yield str(inner), inner_value
 
 
-def _boolean(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"must be true or false, got {value!r}")
+def _install_mxnet(value: Any) -> bool | str:
+    if not isinstance(value, bool) and value != "auto":
+        raise ValueError(f"must be auto, true or false, got {value!r}")
     return value
 
 
@@ -361,9 +366,12 @@ class Greengrass:
     NAME: ClassVar[str] = "greengrass"
     PART: ClassVar[Part] = Part.RESTART
 
-    install_mxnet: bool = key(True, "Install step: also install the MXNet/GluonCV stack (the gluoncv detector needs "
-                              "it; Python <= 3.11)", Kind(_boolean, "boolean", {"type": "boolean"}),
-                              "true|false")
+    install_mxnet: bool | str = key(
+        "auto", "Install step (count_people/install.sh): auto runs the gluoncv network on MXNet with the first "
+        "Python 3.9 to 3.11 of install_python, python3.11, python3.10, python3.9, and where there is none (Ubuntu "
+        "24.04, Debian 13) its ONNX export on ONNX Runtime with install_python; true insists on MXNet, false never "
+        "installs it", Kind(_install_mxnet, "auto|boolean", {"enum": ["auto", True, False]}, "auto | true | false"),
+        "auto|true|false")
     install_python: str = key("python3", "Install step: the interpreter the component's venv is built with", TEXT,
                               "PYTHON")
     influx_token_secret_arn: str = key(

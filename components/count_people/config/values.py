@@ -56,6 +56,23 @@ def _topic(value: str) -> str:
 
 TOPIC = text(_topic, "topic template", "{thing} {camera}, no + #")
 
+#: AWS IoT Core's limits, which the Java nucleus enforces before publishing (aws-greengrass-nucleus v2.18.2
+#: src/main/java/com/aws/greengrass/mqttclient/IotCoreTopicValidator.java:24-25, MqttClient.java:124): at most
+#: 7 '/' and 256 bytes of topic, not counting a Basic Ingest prefix $aws/rules/RULE/; 128 KiB of payload.
+IOT_CORE_MAX_TOPIC_SLASHES, IOT_CORE_MAX_TOPIC_BYTES, IOT_CORE_MAX_PAYLOAD_BYTES = 7, 256, 128 * 1024
+BASIC_INGEST_PREFIX = re.compile(r"\$aws/rules/[^/]+/")
+
+
+def iot_core_topic_problem(topic: str) -> str | None:
+    """Why AWS IoT Core (and the Java nucleus before it) refuses to publish on ``topic``, or None."""
+    effective = BASIC_INGEST_PREFIX.sub("", topic, count=1)
+    if effective.count("/") > IOT_CORE_MAX_TOPIC_SLASHES:
+        return f"it has {effective.count('/')} '/' and AWS IoT Core allows at most {IOT_CORE_MAX_TOPIC_SLASHES}"
+    size = len(effective.encode())
+    if size > IOT_CORE_MAX_TOPIC_BYTES:
+        return f"it is {size} bytes long and AWS IoT Core allows at most {IOT_CORE_MAX_TOPIC_BYTES}"
+    return None
+
 
 class Secret(str):
     """A string whose repr is masked, so a token never shows in logs or a printed Settings."""

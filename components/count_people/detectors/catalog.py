@@ -3,7 +3,7 @@
 A model is known by its file name (or GluonCV model-zoo name); a user's own file is not in the
 catalog and takes its options explicitly. Each entry's values are Settings keys; ``labels`` is a
 file name looked up beside the model file. The thresholds were measured with ``count-people
-evaluate`` on the MOTChallenge TUD sequences (README "Detector backends"); input sizes are the
+evaluate`` on the MOTChallenge TUD sequences (docs/content/how-to/detectors.md); input sizes are the
 ones the networks were trained at.
 """
 

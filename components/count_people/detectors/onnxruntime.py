@@ -22,7 +22,7 @@ from count_people.errors import UserError
 log = logging.getLogger("count_people.detectors.onnxruntime")
 
 #: QOperator (QLinearConv ...) with per-channel weights agreed best with FP32 here (QDQ per-tensor, the only
-#: QDQ that opset 11 allows, lost most of YOLOX's scores); README "INT8" has the measurements.
+#: QDQ that opset 11 allows, lost most of YOLOX's scores); docs/content/how-to/int8.md has the measurements.
 QUANT_FORMAT = "QOperator"
 #: How activation ranges are set from the calibration frames (onnxruntime.quantization.CalibrationMethod).
 CALIBRATION = "MinMax"

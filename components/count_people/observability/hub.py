@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import Metric
@@ -72,7 +72,9 @@ class _Merged(Collector):
 class Observability(FrameHook):
     """The process-wide service; ``create_hooks`` is the per-camera hook factory."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, notices: Callable[[], list[str]] = list) -> None:
+        #: Problems to show on /healthz that do not make it fail (restarting would not fix them).
+        self.notices = notices
         self.lock = threading.Lock()
         self.cameras: dict[str, CameraObservers] = {}
         self.registry = CollectorRegistry(auto_describe=False)
@@ -118,7 +120,8 @@ class Observability(FrameHook):
             details = {"status": "ok" if healthy else "unhealthy",
                        "reasons": [f"{camera_id}: {reason}" for camera_id, (_, d) in checks.items()
                                    for reason in d["reasons"]]}
-        document = {**details, "cameras": {camera_id: d for camera_id, (_, d) in checks.items()}, "stale": stale}
+        document = {**details, "cameras": {camera_id: d for camera_id, (_, d) in checks.items()}, "stale": stale,
+                    "notices": self.notices()}
         return (200 if healthy else 503), "application/json", json.dumps(document).encode()
 
     def _camera_list(self, query: dict[str, str]) -> Response:

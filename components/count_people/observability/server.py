@@ -2,7 +2,7 @@
 
 Routes are plain functions returning (status, content type, body), so each feature owns its
 endpoints and the server knows nothing about them. The server faces the network, so it is
-built to survive hostile clients (measured in README "Monitoring"): one asyncio loop holds
+built to survive hostile clients (measured in docs/content/how-to/monitoring.md): one asyncio loop holds
 every connection (a socket, no thread), a request's headers must arrive within
 ``HEADER_TIMEOUT_S`` and fit ``MAX_HEADER_BYTES``, and at ``MAX_CONNECTIONS`` the oldest idle
 connection makes room for a new one, so /healthz answers however many idle sockets are open and

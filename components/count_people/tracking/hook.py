@@ -19,7 +19,7 @@ With ``count_from: tracks`` the message's ``count``/``counts`` are those of the 
 seen in this frame (or in the last ``count_hold_frames``) instead of the raw detections: a person
 detected weakly in one frame (below ``tracker_high_threshold`` but above ``threshold``) still
 counts when the weak box continues their track, and a one-frame false positive never does
-(README "Counting from tracks").
+(docs/content/how-to/detectors.md, "Counting from tracks").
 """
 
 from __future__ import annotations

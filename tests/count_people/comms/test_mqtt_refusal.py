@@ -33,7 +33,8 @@ def test_a_broker_refusing_the_client_gets_one_attempt_and_one_line(tmp_path, pu
         with caplog.at_level(logging.INFO, logger="count_people.comms"):
             publisher = publisher_factory(broker.url, qos=1)
             publisher.publish("t", b"{}")
-            time.sleep(3.0)  # 0.1 s backoff steps: a retrying publisher would have tried ~10 times by now
+            # Refused: the worker stops for good. A retrying one would still be alive, trying every 0.1 s.
+            wait_for(lambda: not publisher._thread.is_alive(), 10, what="the publisher to give up")
         assert broker.log.read_text().count("not authorised") == 1, broker.log.read_text()
         errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
         assert errors == [f"mqtt 127.0.0.1:{broker.port}: refused (broker answered Not authorized); not retrying: "
@@ -66,11 +67,13 @@ def test_a_broker_that_drops_the_client_on_publish_gets_one_attempt_per_backoff_
     try:
         publisher = publisher_factory(broker.url, qos=0, queue_size=1000)
         publisher.backoff = Backoff(first=0.2, cap=0.4)
+        start = time.monotonic()
         for _ in range(1000):
             publisher.publish("t", b"x" * 1000)
-        time.sleep(3.0)
-        attempts = connections(broker) - 1  # the start-up probe of the port
-        assert 2 <= attempts <= 3.0 / 0.2 + 2, broker.log.read_text()[-2000:]
+        # The start-up probe of the port, then 3 attempts: at least 2 backoff steps of >= 0.2 s between them
+        # (a reconnect at once would make them within milliseconds).
+        wait_for(lambda: connections(broker) >= 4, 15, what="3 connection attempts")
+        assert time.monotonic() - start >= 2 * 0.2, broker.log.read_text()[-2000:]
     finally:
         broker.stop()
 
@@ -95,9 +98,8 @@ def test_a_link_that_connects_but_cannot_send_backs_off_between_attempts(publish
         thread.start()
         publisher = publisher_factory(f"mqtt://127.0.0.1:{listener.getsockname()[1]}")
         publisher.backoff = Backoff(first=0.2, cap=0.4)
-        time.sleep(3.0)
+        wait_for(lambda: len(accepted) >= 3, 15, what="3 connection attempts")
         stop.set()
         thread.join(2)
     gaps = [b - a for a, b in zip(accepted, accepted[1:])]
-    assert 2 <= len(accepted) <= 3.0 / 0.2 + 1, accepted
     assert all(gap >= 0.19 for gap in gaps), gaps

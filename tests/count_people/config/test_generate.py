@@ -14,7 +14,7 @@ from count_people.config import FIELDS, GREENGRASS_KEYS, SECTIONS, Settings, con
 from count_people.config.generate import SCHEMA, json_schema, recipe_defaults
 
 ROOT = Path(__file__).resolve().parents[3]
-REFERENCE, RECIPE = Path("docs/reference/configuration.md"), Path("recipes/com.example.count_people.yaml")
+REFERENCE, RECIPE = Path("docs/content/reference/configuration.md"), Path("recipes/com.example.count_people.yaml")
 
 
 def test_the_recipe_defaults_are_every_key_and_what_the_counter_reads():

@@ -1,4 +1,4 @@
-"""``count-people evaluate`` on real footage: the accuracy the README promises for each model."""
+"""``count-people evaluate`` on real footage: the accuracy docs/content/how-to/detectors.md promises for each model."""
 
 from __future__ import annotations
 
