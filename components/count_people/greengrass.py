@@ -144,11 +144,15 @@ class GreengrassComponent:
         return response.secret_value.secret_string or ""
 
     def validation_error(self, configuration: Mapping[str, Any]) -> str | None:
-        """None when a proposed configuration is valid, else the one-line reason the CLI would print."""
+        """None when a proposed configuration is valid, else the one-line reason the CLI would print. A failure of
+        the check itself refuses too: without a report the deployment would only time out, saying nothing."""
         try:
             self._settings_from(configuration)  # secrets are read after the merge, under the new accessControl
         except UserError as exc:
             return str(exc)
+        except Exception as exc:
+            log.exception("validating a proposed configuration failed")
+            return " ".join(f"cannot validate the configuration: {type(exc).__name__}: {exc}".split())[:500]
         return None
 
     def _on_validate(self, event: Any) -> None:

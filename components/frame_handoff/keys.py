@@ -131,16 +131,6 @@ def _switch(value: Any) -> bool:
 SWITCH = Kind(_switch, "on|off", {"enum": [True, False, *_ON, *_OFF, 1, 0]})
 
 
-def structured(parse: Callable[[Any], Any], type: str, schema: Mapping[str, Any]) -> Kind:
-    """A list or mapping, given as such in a file or as JSON/YAML text in a flag or variable: the text goes
-    through :func:`load_text` (its guards) before ``parse``."""
-
-    def load(value: Any) -> Any:
-        return parse(load_text(value) if isinstance(value, str) else value)
-
-    return Kind(load, type, {"anyOf": [schema, {"type": "string"}]})
-
-
 # -- guards -----------------------------------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from frame_handoff.cameras import camera_entries
-from frame_handoff.keys import Kind, structured, text
+from frame_handoff.keys import Kind, text
 
 from count_people.geometry import parse_lines, parse_zones
 
@@ -174,7 +174,8 @@ def _cameras(value: Any) -> tuple[Camera, ...]:
 CAMERAS = Kind(_cameras, "list of cameras", {"anyOf": [{"type": "array"}, {"type": "string"}]},
                "entries {id, ...}; ids unique")
 _POINTS = {"type": "array", "items": {"type": "array", "items": {"type": "number"}}}
-LINES = structured(parse_lines, "lines", {"type": "object", "additionalProperties": {"anyOf": [_POINTS, {
-    "type": "object", "required": ["points"]}]}})
-ZONES = structured(parse_zones, "zones", {"type": "object", "additionalProperties": {"anyOf": [_POINTS, {
-    "type": "object", "required": ["polygon"]}]}})
+#: Lines and zones: a mapping in a file, its JSON/YAML text in a flag or variable (parse_* load it, guarded).
+LINES = Kind(parse_lines, "lines", {"anyOf": [{"type": "object", "additionalProperties": {"anyOf": [
+    _POINTS, {"type": "object", "required": ["points"]}]}}, {"type": "string"}]})
+ZONES = Kind(parse_zones, "zones", {"anyOf": [{"type": "object", "additionalProperties": {"anyOf": [
+    _POINTS, {"type": "object", "required": ["polygon"]}]}}, {"type": "string"}]})
