@@ -25,9 +25,8 @@ def _grabber_row(field: dataclasses.Field) -> str:
     kind = field.metadata["kind"]
     variable = f"`{env_var(field)}`" if field in OPTIONS else "(Run step)"
     shown = json.dumps(recipe_value(field)) if field.metadata.get("recipe", True) else "(fixed)"
-    cells = [f"`{config_key(field)}`", variable, kind.type, f"`{shown}`", kind.range.replace("|", "\\|"),
-             field.metadata["help"].replace("|", "\\|")]
-    return "| " + " | ".join(cells) + " |"
+    cells = [f"`{config_key(field)}`", variable, kind.type, f"`{shown}`", kind.range, field.metadata["help"]]
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 
 def grabber_reference() -> str:

@@ -28,7 +28,7 @@ def shown_default(field: dataclasses.Field) -> str:
     if "shown" in field.metadata:
         return field.metadata["shown"]
     value = config_value(field.default)
-    return json.dumps(value) if value == "" else str(value)
+    return json.dumps(value) if value == "" or isinstance(value, bool) else str(value)
 
 
 def recipe_fields() -> list[dataclasses.Field]:
@@ -79,10 +79,10 @@ def json_schema() -> dict[str, Any]:
 
 def _row(field: dataclasses.Field) -> str:
     kind = field.metadata["kind"]
-    cells = [f"`{field.name}`", kind.type, f"`{shown_default(field)}`", kind.range.replace("|", "\\|"),
-             part_of(field.name).value if field.name in FIELDS else "restart (Install step)",
-             "yes" if field.name in CAMERA_KEYS else "", field.metadata["help"].replace("|", "\\|")]
-    return "| " + " | ".join(cells) + " |"
+    part = part_of(field.name) if field.name in FIELDS else field.metadata.get("part", Greengrass.PART)
+    cells = [f"`{field.name}`", kind.type, f"`{shown_default(field)}`", kind.range, part.value,
+             "yes" if field.name in CAMERA_KEYS else "", field.metadata["help"]]
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 
 def reference() -> str:

@@ -364,19 +364,19 @@ class Greengrass:
     which ``ggctl`` computes): the recipe's Install step reads them, or they name a secret."""
 
     NAME: ClassVar[str] = "greengrass"
-    PART: ClassVar[Part] = Part.RESTART
+    PART: ClassVar[Part] = Part.RESTART  # the Install step reads them when the component starts
 
     install_mxnet: bool | str = key(
         "auto", "Install step (count_people/install.sh): auto runs the gluoncv network on MXNet with the first "
         "Python 3.9 to 3.11 of install_python, python3.11, python3.10, python3.9, and where there is none (Ubuntu "
         "24.04, Debian 13) its ONNX export on ONNX Runtime with install_python; true insists on MXNet, false never "
-        "installs it", Kind(_install_mxnet, "auto|boolean", {"enum": ["auto", True, False]}, "auto | true | false"),
+        "installs it", Kind(_install_mxnet, "auto or boolean", {"enum": ["auto", True, False]}, "auto | true | false"),
         "auto|true|false")
     install_python: str = key("python3", "Install step: the interpreter the component's venv is built with", TEXT,
                               "PYTHON")
     influx_token_secret_arn: str = key(
         "", "ARN of a Secrets Manager secret whose value is influx_token (needs aws.greengrass.SecretManager; "
-        "ggctl build --secrets adds it)", TEXT, "ARN", fills="influx_token", recipe=False)
+        "ggctl build --secrets adds it)", TEXT, "ARN", fills="influx_token", recipe=False, part=Part.INFLUX)
 
 
 #: Component configuration keys that belong to Greengrass, not to the counter.
