@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import paho.mqtt.client as mqtt
 import pytest
-from count_people.backoff import Backoff
+from count_people.comms.backoff import Backoff
 from count_people.comms.base import Publisher
 from local_stack.services import StackError, free_port, mosquitto_command, port_open
 

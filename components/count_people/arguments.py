@@ -20,7 +20,8 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = Settings()
     for key in Settings.options():
         default = getattr(defaults, key.name)
-        shown = ",".join(default) if isinstance(default, tuple) else default
+        shown = ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in default) \
+            if isinstance(default, tuple) else default
         parser.add_argument(
             "--" + key.name.replace("_", "-"),
             dest=key.name,

@@ -13,6 +13,7 @@ import math
 import os
 import re
 import socket
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -22,7 +23,7 @@ import yaml
 from frame_handoff import DEFAULT_FRAME_PATH
 
 from count_people.errors import UserError
-from count_people.geometry import LineSpec, ZoneSpec, parse_lines, parse_zones
+from count_people.geometry import AreaSpec, LineSpec, ZoneSpec, parse_areas, parse_lines, parse_zones
 
 ENV_PREFIX = "COUNT_PEOPLE_"
 
@@ -210,6 +211,45 @@ def _aliases(value: Any) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ResetTime = tuple[int | None, int, int]  # (weekday 0 = Monday or None = daily, hour, minute) in local time
+
+
+def _reset_times(value: Any) -> tuple[ResetTime, ...]:
+    """``"04:00"``, ``"04:00,16:30"`` or ``"sun 04:00"`` (a list in a config file) -> sorted local reset times."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise ValueError('expected "HH:MM" times, comma-separated, each maybe after a weekday ("sun 04:00")')
+    times = set()
+    for item in (str(i).strip().lower() for i in items):
+        if not item:
+            continue
+        match = re.fullmatch(r"(?:([a-z]{3})[a-z]*\s+)?([01]?\d|2[0-3]):([0-5]\d)", item)
+        if not match or (match[1] and match[1] not in WEEKDAYS):
+            raise ValueError(f'expected "HH:MM" (00:00..23:59), maybe after a weekday ("sun 04:00"), got {item!r}')
+        times.add((WEEKDAYS.index(match[1]) if match[1] else None, int(match[2]), int(match[3])))
+    return tuple(sorted(times, key=lambda t: (t[0] is not None, t)))
+
+
+def _timezone(value: Any) -> str:
+    name = _text(value).strip()
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not an IANA time zone name such as Europe/Berlin or UTC") from None
+    return name
+
+
+def _buckets(value: Any) -> tuple[float, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise ValueError("expected increasing bucket bounds in seconds, e.g. 30,120,600")
+    bounds = tuple(_number(float, 0.001)(item) for item in items if str(item).strip())
+    if not bounds or list(bounds) != sorted(set(bounds)):
+        raise ValueError(f"expected at least one bound, strictly increasing, got {value!r}")
+    return bounds
+
+
 #: Keys a camera entry may set for itself (docs/content/how-to/several-cameras.md); every other key is shared by all
 #: cameras: one model, one set of publisher settings, one HTTP server.
 CAMERA_KEYS = frozenset({
@@ -362,6 +402,30 @@ class Settings:
                               "working directory, the component's work folder; empty = not saved)", _text, "PATH")
     counts_reset: str = _option("", "change to any new value (e.g. a date) to zero the line totals once", _text,
                                 "TOKEN")
+    # Analytics (count_people/analytics; docs/content/how-to/analytics.md): areas counted at their doors, scheduled
+    # resets, dwell time per zone, capacity and dwell events, privacy of pictures. Zone thresholds and hysteresis
+    # are keys of each zone (max_occupancy, max_dwell_s, margin), an area's are keys of the area.
+    areas: tuple[AreaSpec, ...] = _option(
+        (), 'rooms counted at their doors: {"name": {"doors": ["LINE", "CAMERA/LINE", "-LINE"], "reset": TOKEN, '
+        '"max_occupancy": N}}; occupancy = in - out over the doors (a leading - swaps them), never below 0',
+        parse_areas, "JSON")
+    reset_at: tuple[ResetTime, ...] = _option(
+        (), 'local times that zero line totals and area occupancy, "04:00" or "04:00,sun 12:00" (empty = never; '
+        "a reset missed while stopped is applied at start)", _reset_times, "HH:MM,...")
+    timezone: str = _option("UTC", "IANA time zone of reset_at, e.g. Europe/Berlin", _timezone, "ZONE")
+    dwell_buckets: tuple[float, ...] = _option(
+        (30.0, 120.0, 600.0), "upper bounds in seconds of the dwell-time histogram buckets (one more above the last)",
+        _buckets, "S,...")
+    event_min_duration: float = _option(
+        5.0, "seconds a threshold must stay crossed (or cleared) before an event is raised (or cleared)",
+        _number(float, 0.0, 86400.0), "S")
+    event_hysteresis: float = _option(
+        0.1, "an event clears once the value is at most (1 - this) times its threshold", _number(float, 0.0, 1.0),
+        "FRACTION")
+    privacy: str = _option(
+        "auto", "pictures served by the live view: blur_people, boxes_only (boxes on a blurred frame), off; auto = "
+        "blur_people unless http_host is a loopback address", _choice("auto", "blur_people", "boxes_only", "off"),
+        "MODE")
     queue_size: int = _option(100, "messages buffered while the broker is away (oldest dropped)",
                               _number(int, 1, 1000000), "N")
     stats_interval: float = _option(10.0, "seconds between stats log lines (0 = off)",
@@ -514,14 +578,26 @@ def load_settings(
     return settings
 
 
+def events_topic(topic: str) -> str:
+    """Where a camera's threshold events go (count_people/analytics/events.py): beside its messages."""
+    return f"{topic}/events"
+
+
+def has_thresholds(settings: Settings, camera: Settings) -> bool:
+    """Whether ``camera`` may publish threshold events: one of its zones, or an area, has a threshold."""
+    return any(z.max_occupancy or z.max_dwell_s for z in camera.zones) or any(a.max_occupancy for a in settings.areas)
+
+
 def _check_iot_core_topics(settings: Settings, cameras: list[Settings]) -> None:
     """Every camera's topic, rendered with its ids, within AWS IoT Core's limits: the nucleus would refuse each
     message on it, so it is a configuration error at start-up (and a refused update), not one per message."""
     entries = [dict(entry) for entry in settings.cameras] or [{}]
     for index, (entry, camera) in enumerate(zip(entries, cameras)):
         topic = camera.topic.format(thing=camera.thing_name, camera=camera.camera_id)
-        problem = iot_core_topic_problem(topic)
-        if problem:
-            key = f"cameras[{index}].topic" if "topic" in entry else "topic"
-            raise UserError(f"{key}: {camera.topic!r} gives the topic {topic!r} for camera {camera.camera_id}, "
-                            f"but {problem}; shorten the template, the thing name or the camera id")
+        rendered = [topic, events_topic(topic)] if has_thresholds(settings, camera) else [topic]
+        for text, problem in ((text, iot_core_topic_problem(text)) for text in rendered):
+            if problem:
+                key = f"cameras[{index}].topic" if "topic" in entry else "topic"
+                what = "the topic" if text == topic else "the events topic (thresholds are set)"
+                raise UserError(f"{key}: {camera.topic!r} gives {what} {text!r} for camera {camera.camera_id}, "
+                                f"but {problem}; shorten the template, the thing name or the camera id")

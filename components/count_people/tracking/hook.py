@@ -35,7 +35,7 @@ from count_people.frames.base import Frame
 from count_people.hooks import FrameHook, LoopState
 from count_people.tracking.line_zone import LineCounter
 from count_people.tracking.state import StateWriter, check_writable, read_state
-from count_people.tracking.tracker import Tracker, TrackerParams
+from count_people.tracking.tracker import Track, Tracker, TrackerParams
 from count_people.tracking.zones import ZoneCounter
 
 TRACKER_KEYS = {"tracker_high_threshold", "tracker_match_iou", "tracker_lost_frames", "tracker_confirm_frames"}
@@ -73,6 +73,9 @@ class LinesAndZones(FrameHook):
         self.lines: list[LineCounter] = []
         self.zones = [ZoneCounter(spec) for spec in settings.zones]
         self.since: dict[str, float] = {}
+        #: The tracks of the latest frame and its (width, height), for features above (analytics' dwell time).
+        self.tracks: list[Track] = []
+        self.frame_size = (0, 0)
         self._writer: StateWriter | None = None
         saved = {}
         if settings.lines and settings.state_file:
@@ -127,6 +130,7 @@ class LinesAndZones(FrameHook):
             height, width = frame.image.shape[:2]
             classes = self.settings.classes
             tracks = self.tracker.update(detections)
+            self.tracks, self.frame_size = tracks, (width, height)
             if from_tracks:
                 count_tracks(message, self.tracker.counted(self.settings.count_hold_frames), classes)
             lines, changed = {}, False
@@ -153,6 +157,18 @@ class LinesAndZones(FrameHook):
                 }
             if changed and self._writer is not None:
                 self._writer.save(self._snapshot(self.settings))
+
+    def reset_lines(self, before: float) -> list[str]:
+        """Zero the totals of every line last reset before ``before`` (a scheduled reset, analytics/schedule.py),
+        which becomes their ``since``; returns their names."""
+        with self._lock:
+            reset = [c for c in self.lines if self.since[c.spec.name] < before]
+            for counter in reset:
+                counter.totals = {"in": Counter(), "out": Counter()}
+                self.since[counter.spec.name] = before
+            if reset and self._writer is not None:
+                self._writer.save(self._snapshot(self.settings))
+        return [c.spec.name for c in reset]
 
     def reconfigure(self, settings: Settings) -> None:
         changed = self.settings.changed_keys(settings)
