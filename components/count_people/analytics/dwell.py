@@ -5,7 +5,8 @@ border inside the polygon, and outside only once it is that far outside: the hys
 (tracking/line_zone.py), so jitter at the border does not split a visit or make one of a passer-by. The
 visit's duration, however, runs from the first frame the anchor was inside the polygon to the last, so the
 band delays the decision, not the measurement. A track unseen for more than ``lost_frames`` frames ends its
-visit at the last time it was seen inside (it left the picture, or the detector lost it).
+visit at the last time it was seen inside (it left the picture, or the detector lost it); a new track id
+next to one that just vanished takes over its visit, as it takes over its side of a line (an id switch).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from count_people.geometry import ZoneSpec, anchor_point, nearest_edge, point_in_polygon
+from count_people.tracking.line_zone import hand_over
 from count_people.tracking.tracker import Track
 
 
@@ -27,10 +29,13 @@ class DwellConfig:
 
 @dataclass
 class _Visit:
-    inside: bool | None  # clearly inside / outside; None until first seen clearly on one side
-    first_inside: float | None  # first time the anchor was in the polygon since last clearly outside
-    last_inside: float | None
+    label: str
+    anchor: tuple[float, float]  # latest anchor (pixels)
+    height: float
     seen: int  # frame number last seen
+    inside: bool | None = None  # clearly inside / outside; None until first seen clearly on one side
+    first_inside: float | None = None  # first time the anchor was in the polygon since last clearly outside
+    last_inside: float | None = None
 
 
 class ZoneDwell:
@@ -47,6 +52,7 @@ class ZoneDwell:
         width, height = frame_size
         polygon = [(x * width, y * height) for x, y in self.spec.polygon]
         completed = []
+        present = {t.id for t in tracks}
         for track in tracks:
             point = anchor_point(track.box, self.spec.anchor)
             raw = point_in_polygon(point, polygon)
@@ -54,8 +60,10 @@ class ZoneDwell:
             x0, y0, x1, y1 = track.box
             band = self.spec.margin * (abs(nx) * (x1 - x0) + abs(ny) * (y1 - y0))  # as PixelLine.band
             clear = raw if distance > band else None
-            visit = self._visits.setdefault(track.id, _Visit(None, None, None, self._frame))
-            visit.seen = self._frame
+            visit = self._visits.get(track.id) or hand_over(self._visits, track, point, present, self._frame)
+            if visit is None:
+                visit = self._visits[track.id] = _Visit(track.label, point, y1 - y0, self._frame)
+            visit.anchor, visit.height, visit.seen = point, y1 - y0, self._frame
             if raw:
                 visit.first_inside = now if visit.first_inside is None else visit.first_inside
                 visit.last_inside = now

@@ -73,7 +73,7 @@ class Analytics(FrameHook):
                                 for spec in config.areas.areas if spec.max_occupancy}
 
     def create_hooks(self, loop: LoopState) -> list[FrameHook]:
-        tracking = LinesAndZones(loop.settings)
+        tracking = LinesAndZones(loop.settings, self.clock)
         return [ScheduledReset(self, tracking, loop.settings.camera_id), tracking,
                 CameraAnalytics(self, tracking, loop)]
 

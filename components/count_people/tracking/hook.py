@@ -27,7 +27,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from count_people.config import Settings
 from count_people.detectors.base import Detection
@@ -66,8 +66,9 @@ def count_tracks(message: dict[str, Any], tracked: Sequence[Detection], classes:
 class LinesAndZones(FrameHook):
     """Tracks, counts and persists; idle (no tracking, no fields) while nothing is configured."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
         self._lock = threading.Lock()
+        self.clock = clock  # epoch seconds of ``since``: the clock the scheduled resets compare with
         self.settings = settings
         self.tracker = Tracker(tracker_params(settings))
         self.lines: list[LineCounter] = []
@@ -87,7 +88,7 @@ class LinesAndZones(FrameHook):
         """New counters with the totals of ``saved`` for lines whose points did not change."""
         reset = saved.get("counts_reset", settings.counts_reset) != settings.counts_reset
         previous = {} if reset else saved.get("lines", {})
-        now = time.time()
+        now = self.clock()
         self.lines, self.since = [], {}
         for spec in settings.lines:
             counter = LineCounter(spec, settings.tracker_lost_frames)
