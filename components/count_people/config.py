@@ -573,9 +573,22 @@ def load_settings(
         settings = settings.updated(greengrass, origin="Greengrass configuration")
     settings = settings.updated({k: v for k, v in flags.items() if v is not None}, origin="command line")
     cameras = settings.camera_settings()  # every camera's values valid, no two on one frame file
+    _check_doors(settings, cameras)
     if settings.publish == "ipc":
         _check_iot_core_topics(settings, cameras)
     return settings
+
+
+def _check_doors(settings: Settings, cameras: list[Settings]) -> None:
+    """Every door of an area is a line of a camera: a misspelt one would leave the area at 0 for ever."""
+    lines = {(camera.camera_id, line.name) for camera in cameras for line in camera.lines}
+    for area in settings.areas:
+        for door in area.doors:
+            if not any(name == door.line and door.camera in (None, camera) for camera, name in lines):
+                where = f"{door.camera}/{door.line}" if door.camera else door.line
+                raise UserError(f"areas: door {where!r} of area {area.name!r} is no counting line of "
+                                f"{'camera ' + repr(door.camera) if door.camera else 'any camera'}; add it to lines "
+                                "or fix the name")
 
 
 def events_topic(topic: str) -> str:

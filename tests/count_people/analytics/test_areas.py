@@ -7,7 +7,7 @@ import json
 import jsonschema
 import pytest
 from count_people.analytics.hook import Analytics
-from count_people.config import Settings
+from count_people.config import Settings, load_settings
 from count_people.errors import UserError
 from scripted_analytics import Camera, Clock, analytics_settings
 from support import message_schema
@@ -99,3 +99,12 @@ def test_a_corrupt_areas_file_is_kept_aside(tmp_path, caplog):
 def test_bad_areas_are_one_line_errors(areas, expected):
     with pytest.raises(UserError, match=expected):
         Settings().updated({"areas": areas})
+
+
+def test_a_door_that_is_no_line_is_refused_at_start(tmp_path):
+    cameras = json.dumps([{"id": "cam-1", "lines": FRONT}, {"id": "cam-2", "lines": BACK}])
+    for door, where in (("cam-2/front", "camera 'cam-2'"), ("side", "any camera")):
+        with pytest.raises(UserError, match=f"door '{door}' of area 'room' is no counting line of {where}"):
+            load_settings({"cameras": cameras, "areas": json.dumps({"room": {"doors": ["front", door]}})}, environ={})
+    assert load_settings({"cameras": cameras, "areas": json.dumps({"room": {"doors": ["front", "-back"]}})},
+                         environ={}).areas

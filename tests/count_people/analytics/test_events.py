@@ -48,7 +48,7 @@ class ScriptedDetector:
 
 
 def test_events_go_out_on_their_topic_at_qos_1_in_summary_mode_and_are_counted(tmp_path):
-    settings = analytics_settings(tmp_path, lines={}, publish_mode="summary", summary_interval=3600,
+    settings = analytics_settings(tmp_path, areas={"left side": {"doors": ["-door"]}}, publish_mode="summary", summary_interval=3600,
                                   topic="people/{thing}/{camera}", thing_name="t1", camera_id="c1", qos=0,
                                   zones={"left": {"polygon": [[0, 0], [0.5, 0], [0.5, 1], [0, 1]], "max_dwell_s": 3}},
                                   event_min_duration=1)
@@ -72,10 +72,17 @@ def test_events_go_out_on_their_topic_at_qos_1_in_summary_mode_and_are_counted(t
     assert len(with_events) == 2
     for message in with_events:
         schema_validator("message").validate(message)
-    samples = {(s.name, s.labels.get("state")): s.value
+    samples = [(s.name, s.labels, s.value)
                for family in text_string_to_metric_families(generate_latest(hub.registry).decode())
-               for s in family.samples if s.name == "people_counter_events_total"}
-    assert samples == {("people_counter_events_total", "raised"): 1.0, ("people_counter_events_total", "cleared"): 1.0}
+               for s in family.samples]
+    assert {labels["state"]: value for name, labels, value in samples if name == "people_counter_events_total"} == {
+        "raised": 1.0, "cleared": 1.0}
+    assert ("people_counter_dwell_seconds_count", {"camera": "c1", "zone": "left"}, 1.0) in samples
+    assert ("people_counter_zone_longest_visit_seconds", {"camera": "c1", "zone": "left"}, 0.0) in samples
+    area = {"camera": "c1", "area": "left side", "class": "person"}
+    assert ("people_counter_area_occupancy", area, 0.0) in samples, "in and out again through the door"
+    assert ("people_counter_area_clamped_total", area, 0.0) in samples
+    assert max(m["areas"]["left side"]["occupancy"]["person"] for m in messages) == 1
     loop.close()
     summary = json.loads(publisher.sent[-1][1])
     assert summary["kind"] == "summary" and summary["zones"]["left"]["dwell"]["count"] == 1
