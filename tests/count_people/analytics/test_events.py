@@ -48,7 +48,8 @@ class ScriptedDetector:
 
 
 def test_events_go_out_on_their_topic_at_qos_1_in_summary_mode_and_are_counted(tmp_path):
-    settings = analytics_settings(tmp_path, areas={"left side": {"doors": ["-door"]}}, publish_mode="summary", summary_interval=3600,
+    settings = analytics_settings(tmp_path, areas={"left side": {"doors": ["-door"]}}, publish_mode="summary",
+                                  summary_interval=3600,
                                   topic="people/{thing}/{camera}", thing_name="t1", camera_id="c1", qos=0,
                                   zones={"left": {"polygon": [[0, 0], [0.5, 0], [0.5, 1], [0, 1]], "max_dwell_s": 3}},
                                   event_min_duration=1)
