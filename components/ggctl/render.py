@@ -136,8 +136,10 @@ def access_control(name: str, configuration: Mapping[str, Any], key: str = COUNT
                    thing: Optional[str] = None) -> dict:
     """A component's accessControl: the counter publishes each camera's topic and its threshold events'
     ``<topic>/events`` (count_people/analytics/events.py) to IoT Core (MQTT filters: a + level matches one level
-    only, so the events topic needs its own) and, with local_pubsub, locally (exactly those topics, the thing
-    level ``thing`` or ANY_THING); either component reads exactly its configured secrets."""
+    only, so the events topic needs its own; aws-greengrass-nucleus v2.18.2
+    src/main/java/com/aws/greengrass/builtin/services/mqttproxy/MqttProxyIPCAgent.java:310-313, MQTT_STYLE) and,
+    with local_pubsub, locally (exactly those topics, the thing level ``thing`` or ANY_THING); either component
+    reads exactly its configured secrets."""
     from count_people.config import events_topic
 
     policies = secrets_policy(name, secret_arns(key, configuration))

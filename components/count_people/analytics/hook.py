@@ -31,7 +31,9 @@ from count_people.tracking.hook import LinesAndZones, per_class
 
 log = logging.getLogger("count_people.analytics")
 
-#: QoS of threshold events whatever ``qos`` says: an alert must not be dropped while offline.
+#: QoS of threshold events whatever ``qos`` says: an alert must not be dropped while offline (PublishToIoTCore's
+#: "1" is AT_LEAST_ONCE, which the nucleus spools: aws-greengrass-nucleus v2.18.2
+#: src/main/java/com/aws/greengrass/builtin/services/mqttproxy/MqttProxyIPCAgent.java:300-301).
 EVENT_QOS = 1
 #: Keys whose change rebuilds a camera's visits and zone thresholds.
 REBUILD_KEYS = frozenset({"zones", "lines", "classes", "dwell_buckets", "tracker_lost_frames", "event_min_duration",
