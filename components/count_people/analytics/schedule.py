@@ -16,8 +16,7 @@ import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
 
-#: (weekday, 0 = Monday, or None for every day; hour; minute), as ``config._reset_times`` parses them.
-ResetTime = tuple[int | None, int, int]
+from count_people.config import ResetTime
 
 
 @dataclass(frozen=True)
