@@ -108,3 +108,19 @@ def test_a_door_that_is_no_line_is_refused_at_start(tmp_path):
             load_settings({"cameras": cameras, "areas": json.dumps({"room": {"doors": ["front", door]}})}, environ={})
     assert load_settings({"cameras": cameras, "areas": json.dumps({"room": {"doors": ["front", "-back"]}})},
                          environ={}).areas
+
+
+def test_areas_follow_a_live_configuration_update(tmp_path):
+    settings, (one, _) = room(tmp_path)
+    analytics = Analytics(settings, Clock())
+    cam1 = Camera(analytics, one)
+    cam1.walk(ENTER)
+    bigger = settings.updated({"areas": {"room": {"doors": ["cam-1/front", "-cam-2/back"]},
+                                         "hall": {"doors": ["front"], "max_occupancy": 2}}})
+    analytics.reconfigure(bigger)
+    message = cam1.frame([])
+    assert message["areas"]["room"]["occupancy"] == {"person": 1}, "kept across the update"
+    assert message["areas"]["hall"]["occupancy"] == {"person": 0}, "a new area starts at 0"
+    assert set(analytics.area_thresholds) == {"hall"}
+    cam1.close()
+    analytics.close()
