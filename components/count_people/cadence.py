@@ -17,10 +17,6 @@ from count_people.stats import distribution
 #: 4: optional ``areas`` and each zone's ``dwell`` (count_people/analytics).
 SUMMARY_SCHEMA_VERSION = 4
 
-#: Settings keys that choose or tune the cadence; a change starts a new one.
-CADENCE_KEYS = frozenset({"publish_mode", "heartbeat_interval", "summary_interval", "dwell_buckets"})
-
-
 class Cadence(ABC):
     """Turns the stream of per-frame messages into what is published."""
 

@@ -57,7 +57,7 @@ def run(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     component = GreengrassComponent.from_environment(flags_from_args(args), args.config)
     settings = component.initial_settings() if component else settings_from_args(args)
-    setup_logging(settings.log_level)
+    setup_logging(settings)
     observability = Observability(settings, component.notices if component else list)
     # Each camera's hooks see a frame in this order: analytics (scheduled reset, tracking, areas, dwell, events),
     # then observability (metrics, health, live view, InfluxDB) from the one HTTP server of the process.

@@ -164,7 +164,7 @@ def test_counter_configuration_holds_every_setting(recipes: dict) -> None:
     from count_people.greengrass import GREENGRASS_KEYS
 
     defaults = recipes[COUNTER.key]["ComponentConfiguration"]["DefaultConfiguration"]
-    settings_keys = {f.name for f in Settings.options()} - set(render.COUNTER_FIXED_KEYS)
+    settings_keys = {f.name for f in Settings.options()} - {"publish", "thing_name"}  # Run step, device
     recipe_only = set(defaults) - settings_keys
     assert settings_keys <= set(defaults)
     # The counter reads this configuration over IPC and must ignore exactly the recipe's own keys.
@@ -177,20 +177,22 @@ def test_counter_configuration_holds_every_setting(recipes: dict) -> None:
 
 
 def test_grabber_configuration_holds_every_option(recipes: dict) -> None:
-    from gst_grabber.config import OPTIONS, GrabberConfig
+    from frame_handoff.keys import config_key, parse_key
+    from gst_grabber.config import OPTIONS, GrabberConfig, env_var
 
     recipe = recipes[GRABBER.key]
     defaults = recipe["ComponentConfiguration"]["DefaultConfiguration"]
     run = recipe["Manifests"][0]["Lifecycle"]["Run"]
     config_defaults = GrabberConfig(url="")
     for option in OPTIONS:
-        if option.env in GRABBER_FIXED_ENV:
+        if env_var(option) in GRABBER_FIXED_ENV:
             continue
-        key = "rtsp_url" if option.field == "url" else option.field
-        assert run["Setenv"][option.env] == f"{{configuration:/{key}}}"
-        assert f"-e {option.env} " in run["Script"] + " "  # passed by name: the value stays off argv
+        key = config_key(option)
+        assert run["Setenv"][env_var(option)] == f"{{configuration:/{key}}}"
+        assert f"-e {env_var(option)} " in run["Script"] + " "  # passed by name: the value stays off argv
         if key != "rtsp_url":
-            assert str(option.parse(str(defaults[key]))).lower() == str(getattr(config_defaults, option.field)).lower()
+            parsed = parse_key(option, str(defaults[key]))
+            assert str(parsed).lower() == str(getattr(config_defaults, option.name)).lower()
     assert defaults["rtsp_url"] == ""  # never a literal camera password in the recipe
     script = run["Script"]
     assert "--rm" in script and "--restart" not in script and '--user "$(id -u):$(id -g)"' in script

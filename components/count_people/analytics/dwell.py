@@ -21,8 +21,6 @@ from count_people.tracking.tracker import Track
 
 @dataclass(frozen=True)
 class DwellConfig:
-    #: Upper bounds in seconds of the histogram buckets; one more bucket holds the longer visits.
-    buckets: tuple[float, ...] = (30.0, 120.0, 600.0)
     #: Frames a track may go unseen before its visit ends (the tracker's ``lost_frames``).
     lost_frames: int = 30
 

@@ -23,7 +23,7 @@ from count_people.analytics.areas import Areas, AreasConfig, areas_state_file
 from count_people.analytics.dwell import DwellConfig, ZoneDwell
 from count_people.analytics.events import EventConfig, Threshold, event_message
 from count_people.analytics.schedule import ResetSchedule, ScheduleConfig
-from count_people.config import Settings, events_topic
+from count_people.config import Part, Settings, events_topic
 from count_people.detectors.base import Detection
 from count_people.frames.base import Frame
 from count_people.hooks import FrameHook, LoopState
@@ -35,9 +35,8 @@ log = logging.getLogger("count_people.analytics")
 #: "1" is AT_LEAST_ONCE, which the nucleus spools: aws-greengrass-nucleus v2.18.2
 #: src/main/java/com/aws/greengrass/builtin/services/mqttproxy/MqttProxyIPCAgent.java:300-301).
 EVENT_QOS = 1
-#: Keys whose change rebuilds a camera's visits and zone thresholds.
-REBUILD_KEYS = frozenset({"zones", "lines", "classes", "dwell_buckets", "tracker_lost_frames", "event_min_duration",
-                          "event_hysteresis"})
+#: What a change rebuilds a camera's visits and zone thresholds for: their own keys, zones, tracker_lost_frames.
+REBUILDS = frozenset({Part.ANALYTICS, Part.REGIONS, Part.TRACKER})
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ def analytics_config(settings: Settings) -> AnalyticsConfig:
     return AnalyticsConfig(
         schedule=ScheduleConfig(settings.reset_at, settings.timezone),
         areas=AreasConfig(settings.areas, areas_state_file(settings.state_file)),
-        dwell=DwellConfig(settings.dwell_buckets, settings.tracker_lost_frames),
+        dwell=DwellConfig(settings.tracker_lost_frames),
         events=EventConfig(settings.event_min_duration, settings.event_hysteresis),
     )
 
@@ -195,6 +194,6 @@ class CameraAnalytics(FrameHook):
             publisher.publish(topic, payload, qos=EVENT_QOS)
 
     def reconfigure(self, settings: Settings) -> None:
-        if self.settings.changed_keys(settings) & REBUILD_KEYS:
+        if self.settings.changed_parts(settings) & REBUILDS:
             self._build(settings)  # visits and pending events start over with the new zones
         self.settings = settings

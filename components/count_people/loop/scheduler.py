@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from count_people.config import Settings
+from count_people.config import Part, Settings
 from count_people.detectors import Detector, detector_config
 from count_people.frames import Frame
 from count_people.hooks import FrameHook, HookFactory
@@ -102,7 +102,7 @@ class MultiCameraLoop:
                 return changed
             cameras = {camera.camera_id: camera for camera in new.camera_settings()}
             detector = self.detector
-            if changed & detector_config(new).reload_keys():
+            if Part.MODEL in self.settings.changed_parts(new):
                 detector = CountingLoop.load_detector(new)
             views = {camera_id: self._view(camera, detector) for camera_id, camera in cameras.items()}  # checks classes
             for camera_id in [c for c in self.slots if c not in cameras]:

@@ -29,7 +29,7 @@ import time
 from collections import Counter
 from typing import Any, Callable, Sequence
 
-from count_people.config import Settings
+from count_people.config import Part, Settings
 from count_people.detectors.base import Detection
 from count_people.frames.base import Frame
 from count_people.hooks import FrameHook, LoopState
@@ -37,10 +37,6 @@ from count_people.tracking.line_zone import LineCounter
 from count_people.tracking.state import StateWriter, check_writable, read_state
 from count_people.tracking.tracker import Track, Tracker, TrackerParams
 from count_people.tracking.zones import ZoneCounter
-
-TRACKER_KEYS = {"tracker_high_threshold", "tracker_match_iou", "tracker_lost_frames", "tracker_confirm_frames"}
-RELEVANT_KEYS = TRACKER_KEYS | {"lines", "zones", "state_file", "counts_reset", "classes", "count_from",
-                                 "count_hold_frames"}
 
 
 def tracker_params(settings: Settings) -> TrackerParams:
@@ -172,17 +168,15 @@ class LinesAndZones(FrameHook):
         return [c.spec.name for c in reset]
 
     def reconfigure(self, settings: Settings) -> None:
-        changed = self.settings.changed_keys(settings)
-        if not changed & RELEVANT_KEYS:
-            return
-        if settings.lines and settings.state_file and "state_file" in changed:
+        parts = self.settings.changed_parts(settings)
+        if settings.lines and settings.state_file and settings.state_file != self.settings.state_file:
             check_writable(settings.state_file)
         with self._lock:
-            if changed & TRACKER_KEYS:
+            if Part.TRACKER in parts:
                 self.tracker = Tracker(tracker_params(settings))
-            current = self._snapshot(self.settings)
-            self._build_lines(settings, current)
-            self.zones = [ZoneCounter(spec) for spec in settings.zones]
+            if parts & {Part.TRACKER, Part.REGIONS}:  # a line counter holds tracker_lost_frames
+                self._build_lines(settings, self._snapshot(self.settings))
+                self.zones = [ZoneCounter(spec) for spec in settings.zones]
             self.settings = settings
 
     def close(self) -> None:
