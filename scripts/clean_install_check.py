@@ -20,7 +20,6 @@ import sys
 import tarfile
 import time
 from pathlib import Path
-from typing import List
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "tests"))
@@ -52,7 +51,7 @@ stage "passed"
 """
 
 
-def checkout_files() -> List[str]:
+def checkout_files() -> list[str]:
     """What a fresh clone would hold, plus files not committed yet (so developers test what they have)."""
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -61,7 +60,7 @@ def checkout_files() -> List[str]:
     return sorted(name for name in listed if name and (REPO_ROOT / name).is_file())
 
 
-def docker_args(name: str) -> List[str]:
+def docker_args(name: str) -> list[str]:
     apt_cache, pip_cache = CACHE_DIR / "apt", CACHE_DIR / "pip"
     apt_cache.mkdir(exist_ok=True)
     pip_cache.mkdir(exist_ok=True)
@@ -94,7 +93,7 @@ def run_stage(engine: docker_support.DockerEngine) -> int:
         raise
 
 
-def main(argv: List[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args(argv)
     in_ci = os.environ.get("CI", "").lower() == "true"
     start = time.monotonic()

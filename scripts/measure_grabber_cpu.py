@@ -23,7 +23,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import List, Optional, Tuple
 
 from gst_grabber.config import load_config
 from gst_grabber.cpu import cpu_seconds, descendants, tree_cpu_seconds
@@ -34,7 +33,7 @@ BIN = Path(sys.executable).parent
 DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared/footage/TUD-Stadtmitte/TUD-Stadtmitte.mp4"
 
 
-def wait_for_frames(paths: List[Path], timeout: float) -> None:
+def wait_for_frames(paths: list[Path], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not all(path.exists() for path in paths):
         if time.monotonic() > deadline:
@@ -43,7 +42,7 @@ def wait_for_frames(paths: List[Path], timeout: float) -> None:
 
 
 def measure(url: str, cap: int, cameras: int, seconds: float, workdir: Path,
-            pythonpath: Optional[str] = None) -> Tuple[float, List[float], float]:
+            pythonpath: str | None = None) -> tuple[float, list[float], float]:
     """(grabber CPU in total, CPU of each camera's gst-launch, frames written per second per camera)."""
     out = workdir / f"cap{cap}-n{cameras}"
     out.mkdir()
@@ -83,7 +82,7 @@ def count_frames(path: Path, seconds: float) -> int:
     return max(0, count - 1)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--caps", type=int, nargs="+", default=[30, 5, 1], help="rate caps in fps (0 = none)")
     parser.add_argument("--cameras", type=int, nargs="+", default=[1], help="cameras of one grabber (e.g. 1 2 4)")

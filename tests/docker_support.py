@@ -16,9 +16,9 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
 
 STATE_DIR = Path(os.environ.get("EPC_DOCKERD_DIR", "/tmp/epc-dockerd"))
 PRIVATE_SOCKET = STATE_DIR / "docker.sock"
@@ -50,7 +50,7 @@ class DockerEngine:
     def image_size(self, name: str) -> int:
         return int(self.run("image", "inspect", "--format", "{{.Size}}", name).stdout.strip())
 
-    def build(self, context: Path, dockerfile: Path, tag: str, build_args: Optional[dict] = None) -> float:
+    def build(self, context: Path, dockerfile: Path, tag: str, build_args: dict | None = None) -> float:
         """Builds an image with host networking (apt inside then works even where the bridge has no route out).
 
         Returns the build time in seconds.
@@ -65,7 +65,7 @@ class DockerEngine:
         return time.monotonic() - start
 
 
-def unavailable_reason() -> Optional[str]:
+def unavailable_reason() -> str | None:
     """Why Docker tests cannot run here, or None when they can (engine up or startable)."""
     if shutil.which("docker") is None:
         return "docker CLI not installed (apt-get install docker.io)"

@@ -10,7 +10,8 @@ import argparse
 import signal
 import sys
 import threading
-from typing import Callable, Sequence
+from collections.abc import Sequence
+from typing import Callable
 
 from count_people import __version__
 from count_people.analytics.hook import Analytics

@@ -7,7 +7,8 @@ detection thread, so they must be quick and never block on I/O (hand work to a t
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol, Sequence
+from collections.abc import Sequence
+from typing import Any, Callable, Protocol
 
 from count_people.comms.base import Publisher
 from count_people.config import Settings

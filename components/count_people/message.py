@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from count_people.config import IOT_CORE_MAX_PAYLOAD_BYTES
 from count_people.detectors.base import Detection

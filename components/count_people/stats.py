@@ -6,7 +6,8 @@ import bisect
 import collections
 import math
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 
 class FpsWindow:

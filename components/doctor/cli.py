@@ -8,8 +8,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable
 
 from count_people.config import ENV_PREFIX, Settings, load_settings
 from count_people.errors import UserError
@@ -21,7 +22,7 @@ from doctor.report import SKIPPED, Result, failed, table
 FRAME_SUFFIXES = (".jpg", ".jpeg")
 
 
-def _user(text: str) -> Tuple[int, int]:
+def _user(text: str) -> tuple[int, int]:
     uid, _, gid = text.partition(":")
     try:
         return int(uid), int(gid or 0)
@@ -29,13 +30,13 @@ def _user(text: str) -> Tuple[int, int]:
         raise argparse.ArgumentTypeError(f"expected UID[:GID] as numbers, got {text!r}") from None
 
 
-def frame_folder(settings: Settings) -> Optional[Path]:
+def frame_folder(settings: Settings) -> Path | None:
     """The grabber's output folder, when the counter reads a grabber frame file (not a video or image folder)."""
     source = Path(settings.source)
     return source.parent if source.suffix.lower() in FRAME_SUFFIXES else None
 
 
-def _frames(args: argparse.Namespace, settings: Settings) -> List[Result]:
+def _frames(args: argparse.Namespace, settings: Settings) -> list[Result]:
     folder = frame_folder(settings)
     if folder is None:
         return [Result("frames", "frame folder", SKIPPED, f"source {settings.source} is not a frame file")]
@@ -43,7 +44,7 @@ def _frames(args: argparse.Namespace, settings: Settings) -> List[Result]:
 
 
 #: Name (for --skip) -> check; each returns its table rows.
-CHECKS: Dict[str, Callable[[argparse.Namespace, Settings], List[Result]]] = {
+CHECKS: dict[str, Callable[[argparse.Namespace, Settings], list[Result]]] = {
     "gstreamer": lambda args, _settings: grabber_checks.gstreamer_checks(args.codec),
     "docker": lambda _args, _settings: grabber_checks.docker_checks(os.environ),
     "frames": _frames,
@@ -75,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 def doctor(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     settings = load_settings({}, config_file=args.config)
-    results: List[Result] = []
+    results: list[Result] = []
     for name, check in CHECKS.items():
         if name in args.skip:
             results.append(Result(name, "(all)", SKIPPED, "--skip " + name))
@@ -87,10 +88,10 @@ def doctor(argv: Sequence[str]) -> int:
     return 1 if problems else 0
 
 
-COMMANDS: Dict[str, Callable[[Sequence[str]], int]] = {"doctor": doctor}
+COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {"doctor": doctor}
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in COMMANDS:
         print(f"usage: people-counter {{{','.join(COMMANDS)}}} [--help]", file=sys.stderr)

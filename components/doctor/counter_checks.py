@@ -9,8 +9,8 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
-from typing import List, Mapping
 from urllib.parse import urlsplit
 
 from count_people.comms.ipc import SOCKET_ENV, TOKEN_ENV, greengrass_environment
@@ -24,7 +24,7 @@ MXNET_EXTRA = "mxnet"
 TIMEOUT_S = 3.0
 
 
-def _pin_mismatches() -> List[str]:
+def _pin_mismatches() -> list[str]:
     """Installed versions outside the mxnet extra's pins in the project's metadata (pyproject.toml)."""
     from packaging.requirements import Requirement  # gluoncv's matplotlib needs it, so it is there with the extra
 
@@ -79,7 +79,7 @@ def install_path_check(settings: Settings) -> Result:
                   "ONNX export)")
 
 
-def python_checks(settings: Settings) -> List[Result]:
+def python_checks(settings: Settings) -> list[Result]:
     """The gluoncv detector needs MXNet 1.9.1, which imports only beside numpy<1.24 (wheels up to Python 3.11),
     unless it runs the network's ONNX export; and the path the Install step takes on this host."""
     version = ".".join(map(str, sys.version_info[:3]))
@@ -106,7 +106,7 @@ def python_checks(settings: Settings) -> List[Result]:
     return [*results, Result("counter", "python / mxnet pins", OK, f"Python {version}, {versions}")]
 
 
-def model_checks(settings: Settings) -> List[Result]:
+def model_checks(settings: Settings) -> list[Result]:
     """Loads the configured model exactly as the counter does at start-up."""
     what = f"{settings.detector} {Path(settings.model).name}"
     try:
@@ -118,7 +118,7 @@ def model_checks(settings: Settings) -> List[Result]:
     return [Result("counter", "model loads", OK, what)]
 
 
-def greengrass_checks(environ: Mapping[str, str], settings: Settings) -> List[Result]:
+def greengrass_checks(environ: Mapping[str, str], settings: Settings) -> list[Result]:
     """Informational: the nucleus sets these variables for the components it runs, not for a login shell."""
     found = greengrass_environment(environ)
     if found is None:
@@ -130,7 +130,7 @@ def greengrass_checks(environ: Mapping[str, str], settings: Settings) -> List[Re
     return [Result("greengrass", "ipc environment", INFO, f"socket {socket_path} {state}")]
 
 
-def output_checks(settings: Settings) -> List[Result]:
+def output_checks(settings: Settings) -> list[Result]:
     """The MQTT broker and InfluxDB, when the settings name them."""
     results = []
     if settings.publish.startswith("mqtt://"):

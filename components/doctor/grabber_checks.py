@@ -8,8 +8,8 @@ import pwd
 import shutil
 import stat
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
-from typing import List, Mapping, Optional, Tuple
 
 from gst_grabber.config import GrabberConfig
 from gst_grabber.emulator import Emulator
@@ -32,7 +32,7 @@ IMAGE_USER = (10001, 0)
 COMPONENT_USER = "ggc_user"
 
 
-def gstreamer_checks(codec: str) -> List[Result]:
+def gstreamer_checks(codec: str) -> list[Result]:
     """The grabber's elements for ``codec`` are required; the emulator's (local testing only) give a warning."""
     try:
         exists = gst_inspect_exists()
@@ -57,7 +57,7 @@ def gstreamer_checks(codec: str) -> List[Result]:
     return results
 
 
-def docker_checks(environ: Mapping[str, str]) -> List[Result]:
+def docker_checks(environ: Mapping[str, str]) -> list[Result]:
     """The grabber component runs its image with the docker CLI, as the component user."""
     if shutil.which("docker") is None:
         return [Result("grabber", "docker engine", PROBLEM, "docker CLI not installed",
@@ -78,7 +78,7 @@ def docker_checks(environ: Mapping[str, str]) -> List[Result]:
     return [engine, *_docker_group_results()]
 
 
-def _docker_group_results() -> List[Result]:
+def _docker_group_results() -> list[Result]:
     try:
         group = grp.getgrnam("docker")
     except KeyError:
@@ -107,7 +107,7 @@ def _docker_group_results() -> List[Result]:
     return results
 
 
-def default_grabber_user() -> Tuple[int, int]:
+def default_grabber_user() -> tuple[int, int]:
     """The user the grabber's container writes frames as: the Greengrass component user where there is one."""
     try:
         component = pwd.getpwnam(COMPONENT_USER)
@@ -116,7 +116,7 @@ def default_grabber_user() -> Tuple[int, int]:
     return component.pw_uid, component.pw_gid
 
 
-def _mount_of(path: Path) -> Tuple[str, str]:
+def _mount_of(path: Path) -> tuple[str, str]:
     """(mount point, file system type) holding ``path``: the longest mount point above it."""
     resolved = str(path.resolve())
     best = ("/", "unknown")
@@ -142,7 +142,7 @@ def _writable_by(info: os.stat_result, uid: int, gid: int) -> bool:
     return info.st_mode & needed == needed
 
 
-def frame_folder_checks(folder: Path, user: Optional[Tuple[int, int]] = None) -> List[Result]:
+def frame_folder_checks(folder: Path, user: tuple[int, int] | None = None) -> list[Result]:
     """The grabber writes the frame there and the counter reads it: a tmpfs keeps that off the SD card."""
     uid, gid = user or default_grabber_user()
     setup = f"sudo scripts/setup-frames-tmpfs.sh --dir {folder}"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import List, Sequence
 
 OK, PROBLEM, WARNING, INFO, SKIPPED = "ok", "problem", "warning", "info", "skipped"
 
@@ -20,7 +20,7 @@ class Result:
     fix: str = ""
 
 
-def failed(results: Sequence[Result]) -> List[Result]:
+def failed(results: Sequence[Result]) -> list[Result]:
     return [r for r in results if r.status == PROBLEM]
 
 

@@ -7,7 +7,7 @@ entry and accepts the other's without reading them. Declared here once, so neith
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List
+from typing import Any
 
 from frame_handoff.keys import Kind, guarded, load_text
 
@@ -45,7 +45,7 @@ ENTRY_SCHEMA = {"type": "object", "required": ["id"], "additionalProperties": Fa
                 "properties": {"id": dict(IDENTIFIER_KIND.schema), **{k: {} for k in sorted(ENTRY_KEYS - {"id"})}}}
 
 
-def camera_entries(value: Any) -> List[Dict[str, Any]]:
+def camera_entries(value: Any) -> list[dict[str, Any]]:
     """A cameras list (a list, or its JSON/YAML text) -> its entries, each a mapping with a unique valid id and
     only known keys; ValueError ``cameras[N].KEY: reason``. Values are each component's to parse."""
     if isinstance(value, str):
@@ -53,8 +53,8 @@ def camera_entries(value: Any) -> List[Dict[str, Any]]:
     guarded(value)
     if not isinstance(value, (list, tuple)):
         raise ValueError("expected a list of cameras, each a mapping with an id")
-    entries: List[Dict[str, Any]] = []
-    ids: Dict[str, int] = {}
+    entries: list[dict[str, Any]] = []
+    ids: dict[str, int] = {}
     for index, entry in enumerate(value):
         where = f"cameras[{index}]"
         if not isinstance(entry, dict):

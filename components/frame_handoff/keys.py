@@ -18,7 +18,8 @@ import math
 import os
 import stat
 import textwrap
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from collections.abc import Mapping, Sequence
+from typing import Any, Callable
 
 #: A settings file or a setting's text is a few kilobytes; anything far larger is the wrong value.
 MAX_TEXT_BYTES = 1024 * 1024
@@ -42,13 +43,13 @@ class Kind:
         return self.parse(value)
 
 
-def key(default: Any, help: str, kind: Kind, metavar: Optional[str] = None, **facts: Any) -> Any:
+def key(default: Any, help: str, kind: Kind, metavar: str | None = None, **facts: Any) -> Any:
     """A dataclass field declaring one configuration key; ``facts`` are the component's own (e.g. what a change
     rebuilds). The field's name is the key, its flag and (upper-cased) its environment variable."""
     return dataclasses.field(default=default, metadata={"help": help, "kind": kind, "metavar": metavar, **facts})
 
 
-def keys(declaration: Any) -> Tuple[dataclasses.Field, ...]:
+def keys(declaration: Any) -> tuple[dataclasses.Field, ...]:
     """The key fields of a dataclass (or an instance) declared with :func:`key`."""
     return tuple(f for f in dataclasses.fields(declaration) if "kind" in f.metadata)
 
@@ -78,7 +79,7 @@ def text(parse: Callable[[str], Any], type: str = "string", range: str = "") -> 
     return Kind(lambda value: parse(_text(value)), type, {"type": ["string", "number"]}, range)
 
 
-def number(kind: type, low: Optional[float] = None, high: Optional[float] = None) -> Kind:
+def number(kind: type, low: float | None = None, high: float | None = None) -> Kind:
     """An int or float (also given as text), finite and within ``low..high``."""
 
     def parse(value: Any) -> Any:
@@ -96,7 +97,7 @@ def number(kind: type, low: Optional[float] = None, high: Optional[float] = None
 
     noun = "an integer" if kind is int else "a number"
     bounds = f"{low if low is not None else '-inf'}..{high if high is not None else 'inf'}"
-    schema: Dict[str, Any] = {"type": ["integer" if kind is int else "number", "string"]}
+    schema: dict[str, Any] = {"type": ["integer" if kind is int else "number", "string"]}
     schema.update({name: limit for name, limit in (("minimum", low), ("maximum", high)) if limit is not None})
     return Kind(parse, "integer" if kind is int else "number", schema, bounds if low is not None or high else "")
 
@@ -230,10 +231,10 @@ def recipe_value(field: dataclasses.Field) -> Any:
     return config_value(field.metadata.get("component_default", field.default))
 
 
-def yaml_block(fields: Sequence[dataclasses.Field], indent: str = "    ") -> List[str]:
+def yaml_block(fields: Sequence[dataclasses.Field], indent: str = "    ") -> list[str]:
     """``key: value`` lines of a recipe's DefaultConfiguration, each under its help (and note) as a comment.
     Values are written as JSON, which is valid YAML, so this needs no YAML library."""
-    lines: List[str] = []
+    lines: list[str] = []
     for field in fields:
         note = ". ".join(filter(None, (field.metadata["help"], field.metadata.get("component_note"))))
         lines += textwrap.wrap(note, 116, initial_indent=f"{indent}# ", subsequent_indent=f"{indent}# ")

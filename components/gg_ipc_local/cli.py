@@ -11,7 +11,7 @@ import shlex
 import signal
 import sys
 import tempfile
-from typing import Sequence
+from collections.abc import Sequence
 
 import yaml
 

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from gg_ipc_local.operations.configuration import VALIDATION, notify
 from gg_ipc_local.rpc import log

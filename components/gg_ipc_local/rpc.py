@@ -10,8 +10,9 @@ import asyncio
 import itertools
 import json
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from gg_ipc_local import eventstream as es
 

@@ -17,7 +17,8 @@ import logging
 import os
 import re
 import threading
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from gg_ipc_local import eventstream as es
 from gg_ipc_local.config_store import ComponentConfiguration

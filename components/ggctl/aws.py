@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from ggctl.errors import GgctlError, aws_errors
 from ggctl.project import GDK_PROJECTS
@@ -11,13 +11,13 @@ from ggctl.project import GDK_PROJECTS
 
 @dataclass
 class Aws:
-    region: Optional[str] = None
-    profile: Optional[str] = None
-    s3_endpoint_url: Optional[str] = None
-    greengrass_endpoint_url: Optional[str] = None
+    region: str | None = None
+    profile: str | None = None
+    s3_endpoint_url: str | None = None
+    greengrass_endpoint_url: str | None = None
     fallback_region: str = ""  # from gdk-config.json, used when neither --region nor the AWS config has one
     _clients: dict = field(default_factory=dict, repr=False)
-    _account: Optional[str] = field(default=None, repr=False)
+    _account: str | None = field(default=None, repr=False)
 
     def _session(self) -> Any:
         if "session" not in self._clients:
@@ -35,7 +35,7 @@ class Aws:
             raise GgctlError(f"no AWS region; pass --region, set AWS_REGION, or set publish.region in {GDK_PROJECTS}")
         return region
 
-    def client(self, service: str, endpoint_url: Optional[str] = None) -> Any:
+    def client(self, service: str, endpoint_url: str | None = None) -> Any:
         if service not in self._clients:
             from botocore.config import Config
 

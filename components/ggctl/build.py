@@ -19,9 +19,10 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Mapping, Optional, Sequence
+from typing import Callable
 
 from ggctl import host_ca, render
 from ggctl.errors import GgctlError
@@ -77,7 +78,7 @@ class BuildOptions:
     """What ``ggctl build`` takes besides the components: grabber image build, secrets, packaged models."""
 
     build_args: Mapping[str, str] = field(default_factory=dict)
-    network: Optional[str] = None
+    network: str | None = None
     platforms: tuple[str, ...] = ()
     secrets: bool = False
     models: ModelFiles = NO_MODELS
@@ -176,7 +177,7 @@ def docker_env_check() -> None:
         raise GgctlError(f"gst-grabber: no Docker engine answers ({reason}); start dockerd or set DOCKER_HOST")
 
 
-def _docker(*args: str, what: str, explain: Callable[[str], Optional[str]] = lambda output: None) -> str:
+def _docker(*args: str, what: str, explain: Callable[[str], str | None] = lambda output: None) -> str:
     """The command's output; on failure a one-line error: ``explain``'s cause when it finds one, else the last line."""
     result = subprocess.run(["docker", *args], capture_output=True, text=True)
     if result.returncode != 0:
@@ -186,8 +187,8 @@ def _docker(*args: str, what: str, explain: Callable[[str], Optional[str]] = lam
 
 
 def build_grabber_tarball(
-    root: Path, component: Component, target: Path, build_args: Mapping[str, str], network: Optional[str],
-    platform: Optional[str] = None,
+    root: Path, component: Component, target: Path, build_args: Mapping[str, str], network: str | None,
+    platform: str | None = None,
 ) -> tuple[str, str]:
     """``docker build`` then ``docker save | gzip`` of the grabber image, tagged ``gst-grabber:VERSION``.
 
@@ -202,7 +203,7 @@ def build_grabber_tarball(
     if platform:
         command += ["--platform", platform]
 
-    def explain(output: str) -> Optional[str]:
+    def explain(output: str) -> str | None:
         marker = host_ca.tls_failure(output)
         return host_ca.image_tls_hint(marker, build_args) if marker else None
 

@@ -6,8 +6,8 @@ import argparse
 import functools
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 from ggctl import build, commands, models
 from ggctl.aws import Aws
@@ -171,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run(args: argparse.Namespace, aws: Optional[Aws] = None) -> int:
+def run(args: argparse.Namespace, aws: Aws | None = None) -> int:
     if args.command == "validate-config":
         errors = validate_file(args.file, args.component)
         for error in errors:
@@ -217,7 +217,7 @@ def run(args: argparse.Namespace, aws: Optional[Aws] = None) -> int:
     return code
 
 
-def main(argv: Optional[Sequence[str]] = None, aws: Optional[Aws] = None) -> int:
+def main(argv: Sequence[str] | None = None, aws: Aws | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run(args, aws)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Optional, Sequence
+from typing import Callable
 
 from ggctl import build, configuration, deployments, greengrass, render, s3
 from ggctl.aws import Aws
@@ -66,7 +67,7 @@ def run_build(ctx: Context, keys: Sequence[str], options: build.BuildOptions, bu
     return errors
 
 
-def resolve_bucket(ctx: Context, bucket: Optional[str]) -> str:
+def resolve_bucket(ctx: Context, bucket: str | None) -> str:
     prefix = ctx.components[COUNTER.key].bucket_prefix
     if bucket:
         return bucket
@@ -75,7 +76,7 @@ def resolve_bucket(ctx: Context, bucket: Optional[str]) -> str:
     return s3.default_bucket(prefix, ctx.aws.region_name, ctx.aws.account)
 
 
-def run_publish(ctx: Context, keys: Sequence[str], bucket: Optional[str], bump: bool) -> None:
+def run_publish(ctx: Context, keys: Sequence[str], bucket: str | None, bump: bool) -> None:
     """Uploads changed artifacts and registers each component version (grabber first: the counter names it)."""
     selected = select(ctx.components, keys)
     builds = build.built_artifacts(ctx.out, selected)
@@ -134,7 +135,7 @@ def deployed_components(ctx: Context, versions: Mapping[str, str]) -> dict[str, 
     return chosen
 
 
-def _secret_manager_update(ctx: Context, current: Optional[dict], arns: list[str],
+def _secret_manager_update(ctx: Context, current: dict | None, arns: list[str],
                            versions: Mapping[str, str]) -> deployments.Update:
     """The Secret manager in the revision: its current (or given, else newest) version, our ARNs added to the
     secrets it syncs to the core (its ``cloudSecrets`` configuration; Secret manager component page)."""
@@ -154,8 +155,8 @@ def _mask(_component: str, merge: dict) -> dict:
     return configuration.masked(merge)
 
 
-def run_deploy(ctx: Context, target: str, config_file: Optional[Path], versions: Mapping[str, str],
-               deployment_name: Optional[str], replace: bool = False) -> None:
+def run_deploy(ctx: Context, target: str, config_file: Path | None, versions: Mapping[str, str],
+               deployment_name: str | None, replace: bool = False) -> None:
     """Revises the target's latest deployment with both components (see ggctl/deployments.py) and prints the
     change; ``replace`` deploys ours alone instead, which removes every other component from the devices."""
     components = deployed_components(ctx, versions)
@@ -219,7 +220,7 @@ def run_deploy(ctx: Context, target: str, config_file: Optional[Path], versions:
     ctx.report(deployment_id)
 
 
-def run_status(ctx: Context, deployment_id: Optional[str], target: Optional[str]) -> None:
+def run_status(ctx: Context, deployment_id: str | None, target: str | None) -> None:
     gg = ctx.aws.greengrass()
     last = ctx.load_state().get("deployment", {})
     if not deployment_id and not target:

@@ -12,8 +12,9 @@ Values are validated by the components' own parsers, so a typo fails here and no
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable
 
 import yaml
 
@@ -141,7 +142,7 @@ def checked_merge(root: Path, component: Component, merge: Mapping[str, Any]) ->
     return dict(merge)
 
 
-def derived_keys(root: Path, component: Component, thing: Optional[str] = None) -> Callable[[dict], dict]:
+def derived_keys(root: Path, component: Component, thing: str | None = None) -> Callable[[dict], dict]:
     """What ``ggctl deploy`` recomputes from a component's whole merged configuration: its accessControl
     (each camera's topics, secrets) and, for the counter, the keys that grant depends on, deployed explicitly.
     ``thing``: the target's thing name (None for a thing group), for literal local pub/sub grants."""
@@ -158,7 +159,7 @@ def derived_keys(root: Path, component: Component, thing: Optional[str] = None) 
     return derive
 
 
-def stored_secret_warning(merge: Mapping[str, Any]) -> Optional[str]:
+def stored_secret_warning(merge: Mapping[str, Any]) -> str | None:
     """A warning when a camera password or token goes into the deployment document in clear."""
     from gst_grabber.masking import mask_url
 

@@ -17,8 +17,9 @@ from __future__ import annotations
 import copy
 import difflib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable
 
 #: CreateDeployment arguments a revision copies from GetDeployment's answer.
 COPIED = ("deploymentPolicies", "iotJobConfiguration", "parentTargetArn", "tags")
@@ -40,7 +41,7 @@ class Update:
     merge: dict = field(default_factory=dict)
     reset: list[str] = field(default_factory=list)
     #: Recomputes keys that derive from the whole merged configuration (accessControl), or None.
-    derive: Optional[Callable[[dict], dict]] = None
+    derive: Callable[[dict], dict] | None = None
 
 
 def deep_merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict:
@@ -71,7 +72,7 @@ def as_request(deployment: Mapping[str, Any]) -> dict:
     return request
 
 
-def revise(current: Optional[Mapping[str, Any]], target_arn: str, name: Optional[str], default_name: str,
+def revise(current: Mapping[str, Any] | None, target_arn: str, name: str | None, default_name: str,
            updates: Mapping[str, Update]) -> dict:
     """CreateDeployment arguments: ``current`` (a GetDeployment answer, or None) with ``updates`` applied."""
     request = as_request(current) if current else {"targetArn": target_arn, "components": {}}
@@ -109,9 +110,9 @@ def readable(request: Mapping[str, Any], mask: Callable[[str, dict], dict]) -> d
     return shown
 
 
-def difference(before: Optional[Mapping[str, Any]], after: Mapping[str, Any]) -> list[str]:
+def difference(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> list[str]:
     """Unified diff lines between two readable requests (``before`` None: everything is new)."""
-    def lines(document: Optional[Mapping[str, Any]]) -> list[str]:
+    def lines(document: Mapping[str, Any] | None) -> list[str]:
         return [] if document is None else json.dumps(document, indent=2, sort_keys=True, default=str).splitlines()
 
     return list(difflib.unified_diff(lines(before), lines(after), "current deployment", "revision", lineterm="", n=3))

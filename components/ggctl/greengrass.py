@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any, Callable
 
 from ggctl import render
 from ggctl.errors import GgctlError, aws_errors
@@ -14,7 +15,7 @@ MAX_BUMPS = 50
 TARGET_KINDS = ("thing", "thinggroup")
 
 
-def component_arn(partition: str, region: str, account: str, name: str, version: Optional[str] = None) -> str:
+def component_arn(partition: str, region: str, account: str, name: str, version: str | None = None) -> str:
     arn = f"arn:{partition}:greengrass:{region}:{account}:components:{name}"
     return f"{arn}:versions:{version}" if version else arn
 
@@ -27,7 +28,7 @@ def target_arn(partition: str, region: str, account: str, target: str) -> str:
     return f"arn:{partition}:iot:{region}:{account}:{kind}/{name}"
 
 
-def registered_recipe(gg: Any, arn: str) -> Optional[bytes]:
+def registered_recipe(gg: Any, arn: str) -> bytes | None:
     """The recipe of a registered component version, or None when the version does not exist."""
     with aws_errors(f"reading {arn}"):
         try:
@@ -92,7 +93,7 @@ def _revision(summary: Mapping[str, Any]) -> tuple[int, str]:
     return (int(revision) if revision.isdigit() else -1, str(summary.get("creationTimestamp", "")))
 
 
-def current_deployment(gg: Any, target_arn: str) -> Optional[dict]:
+def current_deployment(gg: Any, target_arn: str) -> dict | None:
     """The latest deployment ever created for the target, whatever its status (GetDeployment answer), or None
     when it has none.
 

@@ -12,8 +12,8 @@ the saved image or its history (CA certificates are public in any case).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
 
 BUILD_ARG = "EXTRA_CA_CERTS"
 #: Where administrators add CAs: Debian/Ubuntu/Alpine (update-ca-certificates reads **/*.crt),
@@ -53,7 +53,7 @@ def with_host_certificates(build_args: Mapping[str, str], certificates: Sequence
     return {BUILD_ARG: "\n".join(certificates) + "\n", **build_args}
 
 
-def tls_failure(output: str) -> Optional[str]:
+def tls_failure(output: str) -> str | None:
     """The TLS verification error that ``output`` (of docker build or pip) reports, or None."""
     return next((marker for marker in _TLS_FAILURES if marker in output), None)
 

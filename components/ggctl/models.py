@@ -23,9 +23,10 @@ export on ONNX Runtime (install.sh, count_people/detectors/gluoncv_onnx.py).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Mapping, Optional
+from typing import Callable
 
 from ggctl.errors import GgctlError
 
@@ -41,10 +42,10 @@ MODEL_SUFFIXES = (".onnx", ".cfg")
 class ModelFiles:
     """The model files given to ``ggctl build`` (any may be None: nothing packaged for that key)."""
 
-    model: Optional[Path] = None
-    params: Optional[Path] = None
-    labels: Optional[Path] = None
-    onnx_export: Optional[Path] = None  # made by with_onnx_export, not given on the command line
+    model: Path | None = None
+    params: Path | None = None
+    labels: Path | None = None
+    onnx_export: Path | None = None  # made by with_onnx_export, not given on the command line
 
     def files(self) -> dict[str, Path]:
         """{counter Settings key: local file} of the files to package, checked to exist."""

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
 
 from ggctl.errors import GgctlError
 
@@ -78,7 +78,7 @@ class Component:
         return f"{self.key}:{self.version}"
 
 
-def find_root(start: Optional[Path] = None) -> Path:
+def find_root(start: Path | None = None) -> Path:
     """The repository root above ``start`` (so that GDK's custom build can call ggctl from a component folder)."""
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):

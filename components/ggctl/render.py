@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any
 
 import yaml
 
@@ -131,7 +132,7 @@ def secrets_policy(name: str, arns: list[str]) -> dict:
 
 
 def access_control(name: str, configuration: Mapping[str, Any], key: str = COUNTER.key,
-                   thing: Optional[str] = None) -> dict:
+                   thing: str | None = None) -> dict:
     """A component's accessControl: the counter publishes each camera's topic and its threshold events'
     ``<topic>/events`` (count_people/analytics/events.py) to IoT Core (MQTT filters: a + level matches one level
     only, so the events topic needs its own; aws-greengrass-nucleus v2.18.2
@@ -176,7 +177,7 @@ def check_counter_defaults(configuration: Mapping[str, Any]) -> None:
 
 
 def default_configuration(root: Path, component: Component, secrets: bool = False,
-                          models: Optional[Mapping[str, str]] = None) -> dict:
+                          models: Mapping[str, str] | None = None) -> dict:
     """The component's DefaultConfiguration as rendered (placeholders aside), accessControl included.
 
     ``secrets`` adds the *_secret_arn keys (empty); the counter loses the keys whose files are packaged
@@ -250,7 +251,7 @@ def render(
     digests: Mapping[str, str],
     artifacts: Sequence[Artifact] = (),
     secrets: bool = False,
-    models: Optional[Mapping[str, str]] = None,
+    models: Mapping[str, str] | None = None,
 ) -> dict:
     """The recipe of ``component``; ``digests`` maps artifact file names to base64 SHA-256 digests.
 

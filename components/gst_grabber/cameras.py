@@ -11,8 +11,9 @@ the GRABBER_* options, so a key means the same in both forms.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any
 
 from frame_handoff.cameras import GRABBER_KEYS, SECRET_KEY, camera_entries
 from frame_handoff.keys import config_key, load_text, one_line, read_text_file
@@ -37,7 +38,7 @@ class Camera:
         return mask_url(self.config.url)
 
 
-def _grabber_values(where: str, entry: Mapping[str, Any], names: Sequence[str]) -> Dict[str, Any]:
+def _grabber_values(where: str, entry: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
     """The grabber keys of ``entry`` through their declarations (a list, mapping or bool is refused)."""
     values = {}
     for name in (n for n in names if n in entry):
@@ -61,7 +62,7 @@ def _camera(index: int, entry: Mapping[str, Any], base: GrabberConfig) -> Camera
     return Camera(camera_id, dataclasses.replace(base, status_file=None, **values))
 
 
-def parse_cameras(document: Any, base: GrabberConfig, origin: str) -> List[Camera]:
+def parse_cameras(document: Any, base: GrabberConfig, origin: str) -> list[Camera]:
     """The cameras of ``document`` (a mapping with ``cameras``, or the list itself) over the defaults ``base``.
     The list's shape, ids and keys are the contract both components check (frame_handoff.cameras)."""
     top: Mapping[str, Any] = document if isinstance(document, dict) else {}
@@ -86,7 +87,7 @@ def _document(read: Any, origin: str) -> Any:
         raise ConfigError(f"{origin}: {exc}") from None
 
 
-def load_cameras(base: GrabberConfig, cameras_file: Optional[Path], cameras_json: str) -> List[Camera]:
+def load_cameras(base: GrabberConfig, cameras_file: Path | None, cameras_json: str) -> list[Camera]:
     """The cameras list from the file, else ``GRABBER_CAMERAS``, else the single camera of ``base``."""
     if cameras_file is not None:
         document, origin = _document(lambda: read_text_file(str(cameras_file)), f"cameras file {cameras_file}"), \

@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
 from urllib.parse import urlsplit
 
 from frame_handoff import DEFAULT_FRAME_DIR, DEFAULT_FRAME_NAME, keys, status_path
@@ -48,7 +48,7 @@ def _file_name(text: str) -> str:
     return text
 
 
-def _optional_path(text: str) -> Optional[Path]:
+def _optional_path(text: str) -> Path | None:
     return Path(text) if text else None
 
 
@@ -80,7 +80,7 @@ class GrabberConfig:
     watchdog_s: float = keys.key(10.0, "restart the pipeline when no frame was written for this long", SECONDS)
     backoff_initial_s: float = keys.key(1.0, "first delay before a restart; doubles per failed attempt", SECONDS)
     backoff_max_s: float = keys.key(8.0, "restart delay cap", SECONDS)
-    status_file: Optional[Path] = keys.key(None, "heartbeat JSON (default: <output-dir>/<frame stem>.status.json)",
+    status_file: Path | None = keys.key(None, "heartbeat JSON (default: <output-dir>/<frame stem>.status.json)",
                                            keys.text(_optional_path, "path"), recipe=False)
     gst_launch: str = keys.key("gst-launch-1.0", "GStreamer tools (gst-inspect-1.0 beside it checks elements)",
                                keys.TEXT, recipe=False)
@@ -155,8 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_config(argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, str]] = None,
-                parser: Optional[argparse.ArgumentParser] = None, require_url: bool = True) -> GrabberConfig:
+def load_config(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None,
+                parser: argparse.ArgumentParser | None = None, require_url: bool = True) -> GrabberConfig:
     """Command line over environment over defaults; raises :class:`ConfigError` on the first bad value.
 
     ``parser`` may extend :func:`build_parser` (gst_grabber.supervisor adds ``--cameras``); without

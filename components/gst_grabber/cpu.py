@@ -9,12 +9,11 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _stat_fields(pid: int) -> Optional[List[str]]:
+def _stat_fields(pid: int) -> list[str] | None:
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
@@ -28,9 +27,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS if fields else 0.0
 
 
-def descendants(root: int) -> List[int]:
+def descendants(root: int) -> list[int]:
     """``root`` and every live process below it."""
-    children: Dict[int, List[int]] = {}
+    children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and (fields := _stat_fields(int(entry.name))):
             children.setdefault(int(fields[1]), []).append(int(entry.name))
@@ -52,11 +51,11 @@ class CpuMeter:
     (a new pid counts from its start, so a restart inside the window costs at most the old child's tail)."""
 
     def __init__(self) -> None:
-        self._pid: Optional[int] = None
+        self._pid: int | None = None
         self._cpu = 0.0
         self._at = time.monotonic()
 
-    def percent(self, pid: Optional[int]) -> Optional[float]:
+    def percent(self, pid: int | None) -> float | None:
         now = time.monotonic()
         cpu = cpu_seconds(pid) if pid is not None else 0.0
         start = self._cpu if pid == self._pid else 0.0

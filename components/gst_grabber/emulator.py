@@ -14,8 +14,8 @@ import os
 import re
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
 
 from gst_grabber.preflight import describe_missing, launch_elements, missing_elements
 
@@ -61,7 +61,7 @@ class _FilePlayer:
         bus.connect("message::eos", self._on_eos)
         bus.connect("message::error", self._on_error)
         self.path = path
-        self.error: Optional[str] = None
+        self.error: str | None = None
 
     @staticmethod
     def description(path: Path, channel: str, caps: str) -> str:
@@ -85,7 +85,7 @@ class _FilePlayer:
 MOUNT_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
-def named_sources(sources: Sequence[str], mounts: Sequence[str] = ()) -> List[Tuple[str, str]]:
+def named_sources(sources: Sequence[str], mounts: Sequence[str] = ()) -> list[tuple[str, str]]:
     """(mount name, source) pairs: positional sources as cam1, cam2, ..., then each ``NAME=SOURCE``."""
     pairs = [(f"cam{index}", source) for index, source in enumerate(sources, start=1)]
     for text in mounts:
@@ -105,25 +105,25 @@ class Emulator:
 
     def __init__(
         self,
-        sources: Sequence[Tuple[str, str]],
+        sources: Sequence[tuple[str, str]],
         host: str = "127.0.0.1",
         port: int = 8554,
         width: int = 640,
         height: int = 480,
         fps: int = 25,
         bitrate_kbps: int = 2000,
-        user: Optional[str] = None,
-        password: Optional[str] = None,
+        user: str | None = None,
+        password: str | None = None,
     ) -> None:
         self.GLib, self.Gst, GstRtspServer = _gi()
         self.host, self.port = host, port
-        self.players: List[_FilePlayer] = []
+        self.players: list[_FilePlayer] = []
         self.server = GstRtspServer.RTSPServer()
         self.server.set_address(host)
         self.server.set_service(str(port))
         caps = f"video/x-raw,format=I420,width={width},height={height},framerate={fps}/1"
         mounts = self.server.get_mount_points()
-        self.paths: List[str] = []
+        self.paths: list[str] = []
         launches = [self.mount_descriptions(name, source, caps, bitrate_kbps, fps) for name, source in sources]
         self._preflight([text for pair in launches for text in pair if text])
         for (name, source), (player, launch) in zip(sources, launches):
@@ -144,7 +144,7 @@ class Emulator:
     @staticmethod
     def mount_descriptions(
         name: str, source: str, caps: str, bitrate_kbps: int, fps: int
-    ) -> Tuple[Optional[str], str]:
+    ) -> tuple[str | None, str]:
         """(file player description or None, RTSP media description) of mount ``/<name>``."""
         player = None
         if source == TEST_PATTERN:
@@ -184,7 +184,7 @@ class Emulator:
         auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
         self.server.set_auth(auth)
 
-    def urls(self) -> List[str]:
+    def urls(self) -> list[str]:
         return [f"rtsp://{self.host}:{self.port}{path}" for path in self.paths]
 
     def run(self) -> None:
@@ -235,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     password = os.environ.get(PASSWORD_ENV, "")
     try:

@@ -17,7 +17,7 @@ import re
 import subprocess
 import threading
 import time
-from typing import Iterable, List, Optional
+from collections.abc import Iterable
 
 from gst_grabber.config import GrabberConfig
 from gst_grabber.pipeline import CODEC_ELEMENTS, child_command, launch_environment, source_elements
@@ -35,7 +35,7 @@ TOLERANCE = 1.1
 _BUFFER = re.compile(r"last-message = chain .*?pts: (\d+):(\d+):(\d+\.\d+).*?flags: [0-9a-f]+ ([^,]*),")
 
 
-def probe_command(config: GrabberConfig) -> List[str]:
+def probe_command(config: GrabberConfig) -> list[str]:
     """A parse-only pipeline that prints every access unit's timestamp and flags (``identity`` verbose)."""
     depay, parse, _ = CODEC_ELEMENTS[config.codec]
     return child_command("-v", *source_elements(config), "!", depay, "!", parse, "!",
@@ -51,9 +51,9 @@ def keyframe_times(lines: Iterable[str]) -> Iterable[float]:
             yield int(hours) * 3600 + int(minutes) * 60 + float(seconds)
 
 
-def interval_of(times: Iterable[float], count: int = KEYFRAMES) -> Optional[float]:
+def interval_of(times: Iterable[float], count: int = KEYFRAMES) -> float | None:
     """The longest gap between the first ``count`` keyframe times, None when fewer arrived."""
-    seen: List[float] = []
+    seen: list[float] = []
     for stamp in times:
         seen.append(stamp)
         if len(seen) == count:
@@ -61,7 +61,7 @@ def interval_of(times: Iterable[float], count: int = KEYFRAMES) -> Optional[floa
     return None
 
 
-def measure_interval(config: GrabberConfig, timeout: float) -> Optional[float]:
+def measure_interval(config: GrabberConfig, timeout: float) -> float | None:
     """Keyframe interval of the camera's stream in seconds, or None if it could not be measured in time."""
     try:
         proc = subprocess.Popen(probe_command(config), env=launch_environment(config), stdin=subprocess.DEVNULL,
@@ -84,7 +84,7 @@ def measure_interval(config: GrabberConfig, timeout: float) -> Optional[float]:
     return interval
 
 
-def keyframes_suffice(interval: Optional[float], max_fps: int) -> bool:
+def keyframes_suffice(interval: float | None, max_fps: int) -> bool:
     """Whether keyframes alone reach the rate cap (a cap of 0 means every frame: never)."""
     return max_fps > 0 and interval is not None and 0 < interval <= TOLERANCE / max_fps
 

@@ -19,7 +19,7 @@ import ctypes.util
 import os
 import signal
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 #: The child's environment variables holding the credentials (set by the runner, removed on reading).
 USER_ENV = "GST_GRABBER_CAMERA_USER"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Dict, List
 from urllib.parse import unquote
 
 from gst_grabber import launch
@@ -26,7 +25,7 @@ CODEC_ELEMENTS = {
 }
 
 
-def source_elements(config: GrabberConfig) -> List[str]:
+def source_elements(config: GrabberConfig) -> list[str]:
     """The camera's RTP video stream, as gst-launch tokens; its user and password are not among them (argv
     shows in ``ps``): ``launch_environment`` hands them to the child."""
     return [
@@ -38,7 +37,7 @@ def source_elements(config: GrabberConfig) -> List[str]:
     ]
 
 
-def decode_elements(codec: str, keyframes_only: bool = False) -> List[str]:
+def decode_elements(codec: str, keyframes_only: bool = False) -> list[str]:
     """Depayload and decode every frame, or parse, drop the inter-coded access units and decode keyframes."""
     if codec not in CODEC_ELEMENTS:
         return ["decodebin"]
@@ -48,7 +47,7 @@ def decode_elements(codec: str, keyframes_only: bool = False) -> List[str]:
     return [depay, "!", decoder]
 
 
-def pipeline_elements(config: GrabberConfig, keyframes_only: bool = False) -> List[str]:
+def pipeline_elements(config: GrabberConfig, keyframes_only: bool = False) -> list[str]:
     """The pipeline description as gst-launch tokens (one argv entry each, so no shell quoting)."""
     tokens = [*source_elements(config), "!", *decode_elements(config.codec, keyframes_only), "!"]
     if config.max_fps > 0:
@@ -65,23 +64,23 @@ def pipeline_elements(config: GrabberConfig, keyframes_only: bool = False) -> Li
     return tokens
 
 
-def child_command(*args: str) -> List[str]:
+def child_command(*args: str) -> list[str]:
     """argv of ``gst_grabber.launch``, gst-launch-1.0 with the credentials from ``launch_environment``."""
     return [sys.executable, "-m", "gst_grabber.launch", *args]
 
 
-def launch_command(config: GrabberConfig, keyframes_only: bool = False) -> List[str]:
+def launch_command(config: GrabberConfig, keyframes_only: bool = False) -> list[str]:
     """Full argv of the child; no EOS flush at stop on purpose (a JPEG sink needs none)."""
     return child_command(*pipeline_elements(config, keyframes_only))
 
 
-def launch_environment(config: GrabberConfig) -> Dict[str, str]:
+def launch_environment(config: GrabberConfig) -> dict[str, str]:
     """The child's environment: ours plus the camera's decoded credentials (readable by its owner only)."""
     _, user, password = split_credentials(config.url)
     secret = {launch.USER_ENV: unquote(user), launch.PASSWORD_ENV: unquote(password)} if user else {}
     return {**os.environ, **secret}
 
 
-def required_elements(config: GrabberConfig) -> List[str]:
+def required_elements(config: GrabberConfig) -> list[str]:
     """Elements the pipeline names (decodebin's choices at run time are not known up front)."""
     return element_names(pipeline_elements(config))

@@ -10,8 +10,9 @@ from __future__ import annotations
 import shlex
 import shutil
 import subprocess
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, List, Sequence
+from typing import Callable
 
 #: Debian 12 package of each element the grabber, the emulator and their tests use
 #: (checked against ``dpkg -S`` of each plugin file by tests/gst_grabber/test_preflight.py).
@@ -33,10 +34,10 @@ class MissingElement(RuntimeError):
     """An element (or the GStreamer tool) is not installed; the message is the one line to show."""
 
 
-def element_names(tokens: Sequence[str]) -> List[str]:
+def element_names(tokens: Sequence[str]) -> list[str]:
     """Element factory names in a gst-launch description: the first token of each link that is neither
     caps (they hold '/') nor a property (key=value), nor a bin's brackets."""
-    names: List[str] = []
+    names: list[str] = []
     expect_element = True
     for token in tokens:
         if token in ("!", "(", ")"):
@@ -48,7 +49,7 @@ def element_names(tokens: Sequence[str]) -> List[str]:
     return names
 
 
-def launch_elements(description: str) -> List[str]:
+def launch_elements(description: str) -> list[str]:
     """``element_names`` of a gst-launch/parse_launch text (quoted values stay one token)."""
     return element_names(shlex.split(description))
 
@@ -77,7 +78,7 @@ def gst_inspect_exists(gst_launch: str = "gst-launch-1.0") -> Callable[[str], bo
     return exists
 
 
-def missing_elements(elements: Iterable[str], exists: Callable[[str], bool]) -> List[str]:
+def missing_elements(elements: Iterable[str], exists: Callable[[str], bool]) -> list[str]:
     return [element for element in elements if not exists(element)]
 
 

@@ -17,8 +17,8 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Deque, Optional, Sequence, Tuple
 
 from frame_handoff import BACKOFF, RUNNING, STARTING, STOPPED
 
@@ -67,12 +67,12 @@ class AttemptResult:
 class Grabber:
     """Supervises the pipeline until :meth:`stop` (from a signal handler or another thread)."""
 
-    def __init__(self, config: GrabberConfig, masker: Optional[Masker] = None,
-                 logger: Optional[logging.LoggerAdapter] = None) -> None:
+    def __init__(self, config: GrabberConfig, masker: Masker | None = None,
+                 logger: logging.LoggerAdapter | None = None) -> None:
         self.config = config
         self.masker = masker or Masker.for_url(config.url)
         self.log = logger or logging.LoggerAdapter(log, {})  # the supervisor's adapter names the camera
-        self.child: Optional[subprocess.Popen] = None  # the running gst-launch, for per-camera CPU
+        self.child: subprocess.Popen | None = None  # the running gst-launch, for per-camera CPU
         self.status = GrabberStatus(camera=config.masked_url, frame_path=str(config.frame_path))
         self._stop = threading.Event()
         self._last_status_write = 0.0
@@ -105,7 +105,7 @@ class Grabber:
         self.log.info("stopped")
         return 0
 
-    def _frame_id(self) -> Optional[Tuple[int, int]]:
+    def _frame_id(self) -> tuple[int, int] | None:
         try:
             st = os.stat(self.config.frame_path)
         except OSError:
@@ -116,7 +116,7 @@ class Grabber:
         cfg = self.config
         self.status.state = STARTING
         self._write_status(force=True)
-        output: Deque[str] = collections.deque(maxlen=40)
+        output: collections.deque[str] = collections.deque(maxlen=40)
         command = launch_command(cfg, keyframes_only(cfg))  # measured per attempt: a camera may be reconfigured
         self.log.debug("attempt %d: %s", self.status.attempt, " ".join(command))
         try:
@@ -164,7 +164,7 @@ class Grabber:
         reader.join(timeout=1)
         return AttemptResult(reason, got_frame)
 
-    def _read_output(self, proc: subprocess.Popen, output: Deque[str]) -> None:
+    def _read_output(self, proc: subprocess.Popen, output: collections.deque[str]) -> None:
         assert proc.stdout is not None
         for raw in proc.stdout:
             line = self.masker.mask(raw.rstrip("\n"))

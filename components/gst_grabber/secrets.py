@@ -31,7 +31,8 @@ import json
 import os
 import stat
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from gst_grabber.config import RTSP_URL, ConfigError, GrabberConfig

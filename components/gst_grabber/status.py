@@ -13,12 +13,11 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Optional
 
 from frame_handoff import STARTING
 
 
-def _iso(ts: Optional[float]) -> Optional[str]:
+def _iso(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds")
 
 
@@ -29,13 +28,13 @@ class GrabberStatus:
     state: str = STARTING  # one of frame_handoff.GRABBER_STATES
     attempt: int = 0
     restarts: int = 0
-    last_frame_unix: Optional[float] = None
-    last_error: Optional[str] = None
+    last_frame_unix: float | None = None
+    last_error: str | None = None
     pid: int = field(default_factory=os.getpid)
-    camera_id: Optional[str] = None  # the id in a cameras list (None: the single-camera form)
-    cpu_percent: Optional[float] = None  # this camera's gst-launch over the last interval, % of one core
+    camera_id: str | None = None  # the id in a cameras list (None: the single-camera form)
+    cpu_percent: float | None = None  # this camera's gst-launch over the last interval, % of one core
 
-    def to_json(self, now: Optional[float] = None) -> str:
+    def to_json(self, now: float | None = None) -> str:
         now = time.time() if now is None else now
         data = asdict(self)
         data.update(

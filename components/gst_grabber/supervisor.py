@@ -18,9 +18,10 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable
 
 from gst_grabber.cameras import Camera, load_cameras
 from gst_grabber.config import ConfigError, build_parser, load_config
@@ -45,7 +46,7 @@ class _Running:
     thread: threading.Thread
     status_cpu: CpuMeter = field(default_factory=CpuMeter)
     log_cpu: CpuMeter = field(default_factory=CpuMeter)
-    last_log_cpu: Optional[float] = None
+    last_log_cpu: float | None = None
 
 
 class _OwnCpu:
@@ -71,15 +72,15 @@ class _CameraLog(logging.LoggerAdapter):
 class Supervisor:
     """Owns the grabbers; :meth:`run` blocks until :meth:`stop`, applying reloads as they are requested."""
 
-    def __init__(self, reload: Callable[[], List[Camera]], masking: MaskingFilter, stats_interval_s: float,
-                 watch: Optional[Path] = None) -> None:
+    def __init__(self, reload: Callable[[], list[Camera]], masking: MaskingFilter, stats_interval_s: float,
+                 watch: Path | None = None) -> None:
         self._load = reload
         self._masking = masking
         self._passwords: set = set()
         self.stats_interval_s = stats_interval_s
         self._watch = watch
         self._watch_stamp = self._stamp()
-        self.running: Dict[str, _Running] = {}
+        self.running: dict[str, _Running] = {}
         self._stop = threading.Event()
         self._reload = threading.Event()
 
@@ -89,7 +90,7 @@ class Supervisor:
     def request_reload(self) -> None:
         self._reload.set()
 
-    def _stamp(self) -> Optional[tuple]:
+    def _stamp(self) -> tuple | None:
         try:
             st = os.stat(self._watch) if self._watch else None
         except OSError:
@@ -212,7 +213,7 @@ def setup_logging(level: str) -> MaskingFilter:
     return masking
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     environ = os.environ
     parser = build_parser_with_cameras()
     try:
@@ -223,7 +224,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         base = load_config(argv, environ, parser=parser, require_url=False)
         base = with_secret(base, environ)  # GRABBER_RTSP_SECRET_ARN: credentials over Greengrass IPC
 
-        def reload() -> List[Camera]:
+        def reload() -> list[Camera]:
             return load_cameras(base, cameras_file, environ.get("GRABBER_CAMERAS", ""))
 
         cameras = reload()

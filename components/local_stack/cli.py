@@ -14,8 +14,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import paho.mqtt.client as mqtt
 

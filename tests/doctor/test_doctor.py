@@ -8,8 +8,8 @@ import shutil
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
 
 import pytest
 from gst_plugins_support import env_without
@@ -20,18 +20,18 @@ BODY_CONFIG = REPO_ROOT / "docs/examples/yolo-fastest-body.yaml"
 TMPFS = Path("/dev/shm")
 
 
-def doctor(*args: str, env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
+def doctor(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([str(DOCTOR), "doctor", *args], env=env or dict(os.environ), cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=300)
 
 
-def rows(output: str, status: str) -> List[Dict[str, str]]:
+def rows(output: str, status: str) -> list[dict[str, str]]:
     """The table's rows with this status, parsed by the header's column positions (details may wrap)."""
     lines = output.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("COMPONENT"))
     names = lines[header].split()
     starts = [lines[header].index(name) for name in names]
-    parsed: List[Dict[str, str]] = []
+    parsed: list[dict[str, str]] = []
     for line in lines[header + 1:]:
         if not line.strip():
             break
@@ -58,7 +58,7 @@ def frames() -> Iterator[Path]:
     shutil.rmtree(folder)
 
 
-def counter_env(frame_folder: Path, **extra: str) -> Dict[str, str]:
+def counter_env(frame_folder: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COUNT_PEOPLE_", "GRABBER_"))}
     return {**env, "COUNT_PEOPLE_SOURCE": str(frame_folder / "frame.jpg"), **extra}
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import List
-
 import pytest
 from grabber_support import Emulator, Grabber, require_gstreamer
 
@@ -11,7 +9,7 @@ from grabber_support import Emulator, Grabber, require_gstreamer
 @pytest.fixture
 def emulator_factory():
     require_gstreamer()
-    started: List[Emulator] = []
+    started: list[Emulator] = []
 
     def make(*args, **kwargs) -> Emulator:
         emu = Emulator(*args, **kwargs).start()
@@ -31,7 +29,7 @@ def emulator(emulator_factory) -> Emulator:
 @pytest.fixture
 def grabber_factory(tmp_path):
     require_gstreamer()
-    started: List[Grabber] = []
+    started: list[Grabber] = []
 
     def make(url: str, **settings: object) -> Grabber:
         grabber = Grabber(url, tmp_path / f"out{len(started)}", **settings).start()

@@ -9,8 +9,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
 
 import pytest
 from support import free_port, wait_for
@@ -34,7 +34,7 @@ class _Output:
     """Collects a child's combined output in a thread so pipes never fill up."""
 
     def __init__(self, proc: subprocess.Popen) -> None:
-        self.lines: List[str] = []
+        self.lines: list[str] = []
         self._thread = threading.Thread(target=self._read, args=(proc,), daemon=True)
         self._thread.start()
 
@@ -65,10 +65,10 @@ class Emulator:
             self.args += ["--user", USER]
             self.env["RTSP_EMULATOR_PASSWORD"] = PASSWORD
         self.auth = auth
-        self.proc: Optional[subprocess.Popen] = None
-        self.output: Optional[_Output] = None
+        self.proc: subprocess.Popen | None = None
+        self.output: _Output | None = None
 
-    def url(self, mount: str = "/cam1", password: Optional[str] = None) -> str:
+    def url(self, mount: str = "/cam1", password: str | None = None) -> str:
         creds = f"{USER}:{password or PASSWORD_URL}@" if self.auth else ""
         return f"rtsp://{creds}127.0.0.1:{self.port}{mount}"
 
@@ -94,11 +94,11 @@ class Grabber:
     def __init__(self, url: str, out_dir: Path, args: Sequence[str] = (), **settings: object) -> None:
         self.out_dir = out_dir
         self.args = list(args)
-        self.env: Dict[str, str] = {k: v for k, v in os.environ.items() if not k.startswith("GRABBER_")}
+        self.env: dict[str, str] = {k: v for k, v in os.environ.items() if not k.startswith("GRABBER_")}
         self.env.update(GRABBER_RTSP_URL=url, GRABBER_OUTPUT_DIR=str(out_dir), GRABBER_LOG_LEVEL="debug")
         self.env.update({f"GRABBER_{k.upper()}": str(v) for k, v in settings.items()})
-        self.proc: Optional[subprocess.Popen] = None
-        self.output: Optional[_Output] = None
+        self.proc: subprocess.Popen | None = None
+        self.output: _Output | None = None
 
     @property
     def frame(self) -> Path:

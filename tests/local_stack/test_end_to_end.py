@@ -6,7 +6,7 @@ import contextlib
 import json
 import statistics
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import jsonschema
 import pytest

@@ -15,9 +15,10 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from count_people.geometry import AreaSpec, Door
 from count_people.tracking.state import StateWriter, check_writable, counts_problem, read_state

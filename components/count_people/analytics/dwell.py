@@ -11,8 +11,8 @@ next to one that just vanished takes over its visit, as it takes over its side o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from count_people.geometry import ZoneSpec, anchor_point, nearest_edge, point_in_polygon
 from count_people.tracking.line_zone import hand_over

@@ -16,8 +16,9 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 from count_people.analytics.areas import Areas, AreasConfig, areas_state_file
 from count_people.analytics.dwell import DwellConfig, ZoneDwell

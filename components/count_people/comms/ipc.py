@@ -14,8 +14,9 @@ are refused here before they are queued.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 from count_people.comms.base import DestinationUnavailable, MessageRejected, QueuedPublisher
 from count_people.config import IOT_CORE_MAX_PAYLOAD_BYTES, Settings

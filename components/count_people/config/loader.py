@@ -9,7 +9,8 @@ that arrives already parsed, from Greengrass). Every bad value is one UserError 
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from frame_handoff.keys import keys, load_text, one_line, parse_key, read_text_file
 

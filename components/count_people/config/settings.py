@@ -15,10 +15,11 @@ import dataclasses
 import difflib
 import os
 import socket
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any, ClassVar, Iterator, Mapping
+from typing import Any, ClassVar
 
 from frame_handoff import DEFAULT_FRAME_PATH, status_path
 from frame_handoff.cameras import COUNTER_KEYS as CAMERA_KEYS

@@ -10,8 +10,9 @@ ones the networks were trained at.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from count_people.config import Settings
 

@@ -7,8 +7,8 @@ runs the Yolo-Fastest family at well over 25 frames per second on two CPU cores.
 from __future__ import annotations
 
 import configparser
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import cv2
 import numpy as np

@@ -20,8 +20,8 @@ C = number of classes; decoded boxes are centre x, centre y, width, height in in
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from count_people.arguments import add_settings_arguments, parse_with_settings
 from count_people.detectors import create_detector

@@ -10,7 +10,8 @@ same tracking hook that runs on the device, fed every evaluated frame.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from count_people.config import Settings
 from count_people.detectors.base import Detection

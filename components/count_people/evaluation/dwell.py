@@ -13,7 +13,8 @@ histograms: 0 = same shape, 1 = no overlap).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from count_people.analytics.dwell import ZoneDwell
 from count_people.analytics.hook import analytics_config

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import configparser
 from collections import defaultdict
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Iterator, Mapping
 
 import numpy as np
 

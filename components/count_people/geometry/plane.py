@@ -6,7 +6,7 @@ resolution of the same camera. The base of the package: imports nothing of the c
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -19,8 +19,9 @@ import logging
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 from urllib.parse import unquote, urlencode, urlsplit
 
 from count_people.comms.backoff import Backoff

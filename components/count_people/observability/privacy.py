@@ -15,7 +15,7 @@ JPEG): the counting path never pays for it. Cost per 640x480 frame in docs/conte
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np

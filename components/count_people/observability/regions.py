@@ -9,7 +9,8 @@ Assumed shapes (coordinates normalised to 0..1; a count is ``n`` or ``{class: n}
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 
 def per_class(value: Any) -> dict[str, float]:

@@ -18,8 +18,9 @@ import os
 import resource
 import socket
 import threading
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterable, Optional
+from typing import Callable, Optional
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from count_people.config import Settings

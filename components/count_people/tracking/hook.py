@@ -27,7 +27,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from typing import Any, Callable, Sequence
+from collections.abc import Sequence
+from typing import Any, Callable
 
 from count_people.config import Part, Settings
 from count_people.detectors.base import Detection

@@ -14,8 +14,9 @@ import math
 import os
 import tempfile
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 from count_people.errors import UserError
 

@@ -14,9 +14,9 @@ Matching is greedy by IoU (few objects per frame, no SciPy needed on the device)
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import count
-from typing import Iterable, Sequence
 
 import numpy as np
 

@@ -5,7 +5,7 @@ Tracks rather than raw detections, so a one-frame false positive does not flicke
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from count_people.geometry import ZoneSpec, anchor_point, point_in_polygon
 from count_people.tracking.tracker import Track
