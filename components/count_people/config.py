@@ -9,6 +9,7 @@ place so every source fails with the same one-line error.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
 import re
@@ -25,6 +26,8 @@ from count_people.errors import UserError
 from count_people.geometry import LineSpec, ZoneSpec, parse_lines, parse_zones
 
 ENV_PREFIX = "COUNT_PEOPLE_"
+
+log = logging.getLogger("count_people.config")
 
 
 def _text(value: Any) -> str:
@@ -210,12 +213,44 @@ def _aliases(value: Any) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+#: Deprecated keys counted in processed frames -> (their key in seconds, frames that span no time). A frame form
+#: converts at the camera's ``max_fps`` of the same configuration when set, else at FRAME_KEYS_FPS, the rate the
+#: old frame defaults were tuned at (TUD at 25 fps): 30 lost frames -> 1.2 s, 2 confirm frames (one interval)
+#: -> 0.04 s, 3 hold frames -> 0.12 s, the new defaults. Logged once per key; the seconds key wins when both are set.
+DEPRECATED_FRAME_KEYS = {"tracker_lost_frames": ("tracker_lost_s", 0),
+                         "tracker_confirm_frames": ("tracker_confirm_s", 1), "count_hold_frames": ("count_hold_s", 0)}
+FRAME_KEYS_FPS = 25.0
+_warned_frame_keys: set[str] = set()
+
+
+def frames_to_seconds(changes: Mapping[str, Any], max_fps: float) -> dict[str, float]:
+    """The seconds keys of the deprecated frame keys in ``changes`` (snake_case names), converted at ``max_fps``
+    (when > 0, else FRAME_KEYS_FPS); raises ValueError naming a bad value."""
+    rate = max_fps if max_fps > 0 else FRAME_KEYS_FPS
+    converted = {}
+    for name, raw in changes.items():
+        if name not in DEPRECATED_FRAME_KEYS:
+            continue
+        key, offset = DEPRECATED_FRAME_KEYS[name]
+        try:
+            frames = _number(int, offset, 100000)(raw)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
+        converted[key] = (frames - offset) / rate
+        if name not in _warned_frame_keys:
+            _warned_frame_keys.add(name)
+            log.warning("%s is deprecated: counted in frames it meant a different time at every frame rate; "
+                        "read as %s: %g (at %g fps); set %s instead", name, key, converted[key], rate, key)
+    return converted
+
+
 #: Keys a camera entry may set for itself (docs/content/how-to/several-cameras.md); every other key is shared by all
 #: cameras: one model, one set of publisher settings, one HTTP server.
 CAMERA_KEYS = frozenset({
     "source", "max_fps", "lines", "zones", "threshold", "classes", "max_boxes", "publish_mode",
     "heartbeat_interval", "summary_interval", "topic", "state_file", "counts_reset", "grabber_status",
-    "health_timeout", "tracker_high_threshold", "tracker_match_iou", "tracker_lost_frames", "tracker_confirm_frames",
+    "health_timeout", "tracker_high_threshold", "tracker_match_iou", "tracker_lost_s", "tracker_confirm_s",
+    *DEPRECATED_FRAME_KEYS,
 })
 #: The grabber's keys in a cameras list that both components read; the counter ignores them.
 GRABBER_CAMERA_KEYS = frozenset({"rtsp_url", "rtsp_secret_arn", "transport", "codec", "latency_ms", "max_width",
@@ -298,9 +333,10 @@ class Settings:
     output_layout: str = _option(
         "auto", "output layout of a YOLO model: auto (from the output shapes), darknet, yolov5, yolov8, yolox or "
         "nanodet", _choice("auto", "darknet", "yolov5", "yolov8", "yolox", "nanodet"), "LAYOUT")
-    precision: str = _option("fp32", "arithmetic of the network on CPU: fp32, or int8 (quantized once with "
-                             "calibration frames and cached; gluoncv and onnxruntime)", _choice("fp32", "int8"),
-                             "fp32|int8")
+    precision: str = _option("fp32", "arithmetic of the network on CPU: fp32, int8 (quantized once with "
+                             "calibration frames and cached; gluoncv and onnxruntime), or auto (count in FP32 at once, "
+                             "measure INT8 against it in the background and switch when it is faster and agrees; "
+                             "cached per CPU model)", _choice("fp32", "int8", "auto"), "fp32|int8|auto")
     model_cache: str = _option("model-cache", "folder for quantized models (relative: to the working directory, "
                                "the component's work folder)", _text, "PATH")
     calibration_source: str = _option(
@@ -347,17 +383,26 @@ class Settings:
         _number(float, 0.0, 1.0), "SCORE")
     tracker_match_iou: float = _option(0.2, "minimum IoU between a track's predicted box and its detection",
                                        _number(float, 0.01, 1.0), "IOU")
-    tracker_lost_frames: int = _option(30, "frames a track survives unseen before its id is dropped",
-                                       _number(int, 0, 10000), "N")
-    tracker_confirm_frames: int = _option(2, "frames an object must be seen before it gets a track id",
-                                          _number(int, 1, 100), "N")
+    # -- Time constants of tracking and counting, in seconds (issue 25: one setting means the same at every
+    # frame rate). The frame forms of earlier releases are deprecated aliases: see DEPRECATED_FRAME_KEYS.
+    tracker_lost_s: float = _option(1.2, "seconds a track survives unseen before its id is dropped",
+                                    _number(float, 0.0, 3600.0), "S")
+    tracker_confirm_s: float = _option(
+        0.04, "seconds an object must be followed (first to latest sighting) before it gets a track id; 0 = at "
+        "its first sighting", _number(float, 0.0, 60.0), "S")
     count_from: str = _option(
-        "detections", "what a message's count is: this frame's detections, or tracks (confirmed tracks seen in "
-        "this frame, including weak detections that continue a track)", _choice("detections", "tracks"),
-        "detections|tracks")
-    count_hold_frames: int = _option(
-        3, "with count_from tracks: frames a confirmed track still counts after its last detection (a person the "
-        "detector missed briefly)", _number(int, 0, 1000), "N")
+        "auto", "what a message's count is: detections (this frame's boxes), smoothed (their count's median over "
+        "count_window_s), tracks (confirmed tracks seen in "
+        "this frame, including weak detections that continue a track), fused (this frame's boxes, plus weak ones "
+        "that continue a confirmed track and tracks unseen for at most count_hold_s), or auto (the mode the model's "
+        "calibration measured best at this camera's actual frame rate; detections for an uncalibrated model)",
+        _choice("auto", "detections", "smoothed", "tracks", "fused"), "auto|detections|smoothed|tracks|fused")
+    count_hold_s: float = _option(
+        0.12, "with count_from tracks or fused: seconds a confirmed track still counts after its last detection (a "
+        "person the detector missed briefly)", _number(float, 0.0, 3600.0), "S")
+    count_window_s: float = _option(
+        0.0, "with count_from smoothed, tracks or fused: the count is the median of the last this many seconds' "
+        "counts (0 = this frame's)", _number(float, 0.0, 60.0), "S")
     state_file: str = _option("line-counts.json", "where line totals persist across restarts (relative: to the "
                               "working directory, the component's work folder; empty = not saved)", _text, "PATH")
     counts_reset: str = _option("", "change to any new value (e.g. a date) to zero the line totals once", _text,
@@ -404,15 +449,24 @@ class Settings:
     def updated(self, changes: Mapping[str, Any], origin: str = "configuration") -> Settings:
         """A copy with ``changes`` parsed and validated; raises UserError naming the bad key."""
         fields = {f.name: f for f in self.options()}
-        parsed = {}
+        parsed: dict[str, Any] = {}
+        frame_keys = {}
         for key, raw in changes.items():
             name = key.replace("-", "_")
+            if name in DEPRECATED_FRAME_KEYS:
+                frame_keys[name] = raw
+                continue
             if name not in fields:
                 raise UserError(f"{origin}: unknown key {key!r}; valid keys: {', '.join(fields)}")
             try:
                 parsed[name] = fields[name].metadata["parse"](raw)
             except (ValueError, TypeError) as exc:  # TypeError: a value of the wrong shape from a config file
                 raise UserError(f"{origin}: bad value for {name}: {exc}") from None
+        try:
+            seconds = frames_to_seconds(frame_keys, parsed.get("max_fps", self.max_fps))
+        except ValueError as exc:
+            raise UserError(f"{origin}: bad value for {exc}") from None
+        parsed = {**{k: v for k, v in seconds.items() if k not in parsed}, **parsed}
         return dataclasses.replace(self, **parsed)
 
     def camera_settings(self) -> list[Settings]:
@@ -435,10 +489,17 @@ class Settings:
                 values["state_file"] = str(state.with_name(f"{state.stem}-{camera_id}{state.suffix}"))
             parsed = {}
             for key, raw in values.items():
+                if key in DEPRECATED_FRAME_KEYS:
+                    continue
                 try:
                     parsed[key] = fields[key].metadata["parse"](raw)
                 except ValueError as exc:
                     raise UserError(f"cameras[{index}].{key}: {exc}") from None
+            try:
+                seconds = frames_to_seconds(values, parsed.get("max_fps", self.max_fps))
+            except ValueError as exc:
+                raise UserError(f"cameras[{index}].{exc}") from None
+            parsed = {**{k: v for k, v in seconds.items() if k not in parsed}, **parsed}
             source = str(Path(parsed["source"]).resolve())
             if source in sources:
                 raise UserError(f"cameras[{index}].source: {parsed['source']} is also the frame file of camera "
@@ -481,7 +542,7 @@ def read_config_file(path: str) -> dict[str, Any]:
 
 def environment_settings(environ: Mapping[str, str]) -> dict[str, str]:
     """Settings given as COUNT_PEOPLE_<KEY> environment variables."""
-    names = {f.name for f in Settings.options()}
+    names = {f.name for f in Settings.options()} | set(DEPRECATED_FRAME_KEYS)
     values = {}
     for var, value in environ.items():
         if var.startswith(ENV_PREFIX) and var != ENV_PREFIX + "CONFIG":
