@@ -35,13 +35,16 @@ from count_people.evaluation.sweep import (
     detect,
     fixed,
     format_table,
+    halves,
     mae,
 )
-from count_people.tracking.counting import MODES, CountMode, CountPolicy
+from count_people.tracking.counting import CountMode, CountPolicy
 from count_people.tracking.tracker import TrackerParams
 
 #: The grid searched on the tuning footage (coarse on purpose: a fine one fits the tuning footage's noise).
 THRESHOLDS = tuple(round(0.2 + 0.05 * i, 2) for i in range(11))
+#: Modes with a tracker cost a tracker run per setting: half the thresholds.
+TRACKER_THRESHOLDS = THRESHOLDS[::2]
 NMS = (0.45, 0.55, 0.65)
 HOLDS_S = (0.0, 0.12, 0.3)
 CONFIRMS_S = (0.04, 0.2)
@@ -79,23 +82,28 @@ def tune(footages: Sequence[Footage], with_nms: bool) -> tuple[float | None, dic
     per_rate = {"detections": tried_detections[best_detections, nms]}
     grids = {
         "smoothed": [_mode("smoothed", t, window_s=w) for t, w in itertools.product(THRESHOLDS, WINDOWS_S)],
-        "tracks": [_mode("tracks", t, h, c) for t, h, c in itertools.product(THRESHOLDS, HOLDS_S, CONFIRMS_S)],
+        "tracks": [_mode("tracks", t, h, c) for t, h, c in itertools.product(TRACKER_THRESHOLDS, HOLDS_S, CONFIRMS_S)],
         "fused": [_mode("fused", t, h, window_s=w)
-                  for t, h, w in itertools.product(THRESHOLDS, HOLDS_S[:2], (0.0, WINDOWS_S[1]))],
+                  for t, h, w in itertools.product(TRACKER_THRESHOLDS, HOLDS_S[:2], (0.0, WINDOWS_S[1]))],
     }
     for name, grid_of_mode in grids.items():
         tried = {mode: score(mode, nms) for mode in grid_of_mode}
         modes[name] = min(tried, key=lambda m: sum(tried[m]["pooled"]))
         per_rate[name] = tried[modes[name]]
-    auto, previous = [], None
+    return nms, modes, auto_modes(per_rate, [f.name for f in footages])
+
+
+def auto_modes(per_rate: dict[str, dict[str, list[float]]], footages: Sequence[str]) -> list:
+    """``auto``'s [lowest rate, mode] list from each mode's MAE per rate on each tuning footage and pooled: at
+    each rate the lowest pooled among the modes no worse than detections on every footage."""
+    auto: list = []
     for index, rate in enumerate(RATES):
-        safe = [m for m in MODES if all(per_rate[m][f.name][index] <= per_rate["detections"][f.name][index]
-                                        for f in footages)]
+        safe = [m for m in per_rate if all(per_rate[m][f][index] <= per_rate["detections"][f][index]
+                                           for f in footages)]
         name = min(safe, key=lambda m: (per_rate[m]["pooled"][index], m != "detections"))
-        if name != previous:  # from halfway (geometrically) between this rate and the one below
+        if not auto or auto[-1][1] != name:  # from halfway (geometrically) between this rate and the one below
             auto.append([0.0 if index == 0 else round(math.sqrt(rate * RATES[index - 1]), 2), name])
-            previous = name
-    return nms, modes, auto
+    return auto
 
 
 def report(footages: Sequence[Footage], nms: float | None, modes: dict[str, CountMode], auto: list
@@ -107,28 +115,38 @@ def report(footages: Sequence[Footage], nms: float | None, modes: dict[str, Coun
             for f in footages}
 
 
-def calibration(settings: Settings, tune_on: Sequence[Footage], report_on: Sequence[Footage]) -> dict[str, Any]:
-    """The calibration file's content: tuned on ``tune_on``, its evidence measured on ``report_on``; with no
-    ``report_on``, leave-one-out: each sequence reported with what the others tuned, the file tuned on all."""
+def calibration(settings: Settings, tune_on: Sequence[Footage], report_on: Sequence[Footage],
+                split: str = "sequences") -> dict[str, Any]:
+    """The calibration file's content: tuned on ``tune_on``, its evidence measured on ``report_on``. With no
+    ``report_on`` the file is tuned on all of ``tune_on`` and its evidence is cross-validated: ``split``
+    "sequences" reports each sequence with what the others tuned (an unseen scene), "halves" each half of every
+    sequence with what the other halves of all tuned (unseen minutes of the scenes tuned on)."""
     overlap = {f.name for f in tune_on} & {f.name for f in report_on}
     if overlap:
         raise UserError(f"--report needs footage other than --tune's (both have {', '.join(sorted(overlap))})")
     with_nms = hasattr(create_detector(settings).config, "nms_threshold")
     if report_on:
         held_out = report(report_on, *tune(tune_on, with_nms))
+    elif split == "halves":
+        parts = [halves(f) for f in tune_on]
+        held_out = {}
+        for k in (0, 1):
+            held_out.update(report([p[1 - k] for p in parts], *tune([p[k] for p in parts], with_nms)))
     elif len(tune_on) > 1:
         held_out = {}
         for left_out in tune_on:
             held_out.update(report([left_out], *tune([f for f in tune_on if f is not left_out], with_nms)))
     else:
-        raise UserError("give --report footage, or two --tune sequences or more (each then held out in turn)")
+        raise UserError("give --report footage, or two --tune sequences or more (each then held out in turn), "
+                        "or --split halves")
     nms, modes, auto = tune(tune_on, with_nms)
     entries = {name: {"threshold": mode.threshold, "hold_s": mode.hold_s, "window_s": mode.window_s,
                       "confirm_s": mode.tracker.confirm_s} for name, mode in modes.items()}
     model = Path(settings.model)
     return {
         "format": FORMAT, "model": model.name, "sha256": file_sha256(model) if model.is_file() else None,
-        "tuned_on": [f.name for f in tune_on], "rates": list(RATES),
+        "tuned_on": [f.name for f in tune_on], "held_out_split": "given" if report_on else split,
+        "rates": list(RATES),
         **({"nms_threshold": nms} if nms is not None else {}), "floor": FLOOR, "modes": entries, "auto": auto,
         "held_out": held_out,
     }
@@ -146,15 +164,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--report", nargs="+", type=Path, default=[], metavar="VIDEO",
                         help="held-out footage every reported figure is measured on (never a --tune one); without "
                         "it, each --tune sequence is reported with what the others tuned, and the file is tuned on all")
+    parser.add_argument("--split", choices=("sequences", "halves"), default="sequences",
+                        help="without --report: hold out each sequence in turn (default), or each half in time of "
+                        "every sequence")
     parser.add_argument("--write", action="store_true", help="store the calibration beside the model file")
     add_settings_arguments(parser)
     return parser
 
 
-def calibrate_counting(settings: Settings, tune_on: Sequence[Path], report_on: Sequence[Path], write: bool) -> int:
+def calibrate_counting(settings: Settings, tune_on: Sequence[Path], report_on: Sequence[Path], split: str,
+                       write: bool) -> int:
     candidates = candidate_settings(settings)
     footages = {path: detect(candidates, path) for path in dict.fromkeys([*tune_on, *report_on])}
-    result = calibration(settings, [footages[p] for p in tune_on], [footages[p] for p in report_on])
+    result = calibration(settings, [footages[p] for p in tune_on], [footages[p] for p in report_on], split)
     print(json.dumps({k: v for k, v in result.items() if k != "held_out"}))
     print(f"held out (tuned on {', '.join(result['tuned_on'])}):")
     print(format_table(result["held_out"]))
@@ -170,7 +192,7 @@ def calibrate_counting(settings: Settings, tune_on: Sequence[Path], report_on: S
 def main(argv: Sequence[str]) -> int:
     args, settings = parse_with_settings(build_parser(), argv)
     if args.tune:
-        return calibrate_counting(settings, args.tune, args.report, args.write)
+        return calibrate_counting(settings, args.tune, args.report, args.split, args.write)
     fp32 = create_detector(settings.updated({"precision": "fp32"}))
     fp32.load()  # the cache key needs the loaded model (input size, runtime)
     entry_of = getattr(fp32, "int8_entry", None)

@@ -6,8 +6,9 @@ NMS, ``FrameCounter`` the counter's own counting), so a sweep costs one detector
 
 Subsampling: at rate r a sequence recorded at F fps is read every F/r frames (not always a whole
 number: 2 fps of 25 fps alternates 12 and 13 frames, as a real scheduler would), starting at each
-phase 0, 1, ... in turn, so every frame is evaluated once per rate and the 1 fps figure of a
-71-frame sequence is not three frames' luck. Each phase is a fresh counter (its start-up counts).
+phase 0, 1, ... up to the step in turn, so every frame is evaluated at each rate (a few twice where
+the step is not whole) and the 1 fps figure of a 71-frame sequence is not three frames' luck. Each
+phase is a fresh counter (its start-up counts).
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def phases(frames: int, native: float, rate: float) -> list[list[int]]:
     """Frame indices read at ``rate`` from a ``native`` fps recording, one list per starting phase."""
     step = max(native / rate, 1.0)
     runs = []
-    for phase in range(max(math.floor(step), 1)):
+    for phase in range(math.ceil(step)):
         run, k = [], 0
         while (index := phase + round(k * step)) < frames:
             run.append(index)
