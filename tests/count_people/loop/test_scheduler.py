@@ -146,7 +146,8 @@ def test_precision_auto_counts_in_fp32_at_once_and_switches_when_measured(tmp_pa
         wait_for(lambda: loop.slots["camera-1"].loop.detector.precision == "int8", 10, what="the switch")
         view = loop.slots["camera-1"].loop.detector
         assert view.precision_choice.speedup == 2.0 and loop.detector.precision == "int8"
-        exported = {m.name.removeprefix("people_counter_"): m.samples[0] for m in _LiveCollector._precision("camera-1", view)}
+        families = _LiveCollector._precision("camera-1", view)
+        exported = {m.name.removeprefix("people_counter_"): m.samples[0] for m in families}
         assert exported["precision"].labels["precision"] == "int8"
         assert exported["int8_speedup"].value == 2.0 and exported["int8_speedup"].labels["cpu"] == "test cpu [avx2]"
         done = running.processed("camera-1")
