@@ -310,6 +310,9 @@ class Settings:
         None, "weights file: GluonCV .params instead of downloading, or the .weights of a Darknet .cfg model",
         _optional_file, "FILE"
     )
+    onnx_export: str | None = _option(
+        None, "ONNX export of the GluonCV model (made by ggctl build), run on ONNX Runtime where MXNet is not "
+        "installed (Python 3.12 or newer)", _optional_file, "FILE")
     context: str = _option("cpu", "where inference runs: cpu or gpu:N", _context, "CTX")
     input_size: int = _option(512, "short side of the network input in pixels (YOLO models: only when the "
                               "model does not fix it)", _number(int, 32, 4096), "PX")

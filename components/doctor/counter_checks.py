@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib.metadata
+import shutil
 import socket
+import subprocess
 import sys
 import urllib.error
 import urllib.request
@@ -43,28 +45,65 @@ def _pin_mismatches() -> List[str]:
     return wrong
 
 
+#: What install.sh's mxnet_runs_on asks of an interpreter: MXNet 1.9.1's numpy<1.24 has wheels up to Python 3.11,
+#: MXNet itself only for x86_64 and aarch64.
+MXNET_PYTHON = ("import platform, sys; sys.exit(not ((3, 9) <= sys.version_info[:2] <= (3, 11) "
+                "and platform.machine() in ('x86_64', 'aarch64')))")
+#: The interpreters install.sh tries for MXNet, in its order (install_python, python3 by default, first).
+INSTALL_PYTHONS = ("python3", "python3.11", "python3.10", "python3.9")
+
+
+def _python_version(python: str) -> str:
+    result = subprocess.run([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                            capture_output=True, text=True, timeout=30)
+    return result.stdout.strip() or "unknown"
+
+
+def install_path_check(settings: Settings) -> Result:
+    """Which stack the counter's Install (install.sh, install_mxnet auto) takes on this host, or why none."""
+    for python in INSTALL_PYTHONS:
+        found = shutil.which(python)
+        if found and subprocess.run([found, "-c", MXNET_PYTHON], capture_output=True, timeout=30).returncode == 0:
+            return Result("counter", "install path", OK, f"MXNet with {python} ({_python_version(found)})")
+    host = shutil.which("python3")
+    version = _python_version(host) if host else "none"
+    if settings.detector != "gluoncv":
+        return Result("counter", "install path", OK, f"ONNX Runtime stack with python3 ({version}); "
+                      f"detector {settings.detector} needs no MXNet")
+    if settings.onnx_export:
+        return Result("counter", "install path", OK, f"ONNX export on ONNX Runtime with python3 ({version}): "
+                      f"no Python 3.9 to 3.11 for MXNet here")
+    return Result("counter", "install path", PROBLEM, f"none: python3 is {version}, no Python 3.9 to 3.11 for "
+                  "MXNet, and no ONNX export (onnx_export)",
+                  "install python3.11, or deploy a counter built by 'ggctl build' where MXNet runs (it ships the "
+                  "ONNX export)")
+
+
 def python_checks(settings: Settings) -> List[Result]:
-    """The gluoncv detector needs MXNet 1.9.1, which imports only beside numpy<1.24 (wheels up to Python 3.11)."""
+    """The gluoncv detector needs MXNet 1.9.1, which imports only beside numpy<1.24 (wheels up to Python 3.11),
+    unless it runs the network's ONNX export; and the path the Install step takes on this host."""
     version = ".".join(map(str, sys.version_info[:3]))
-    required = settings.detector == "gluoncv"
+    results = [install_path_check(settings)]
+    required = settings.detector == "gluoncv" and not settings.onnx_export
     severity = PROBLEM if required else WARNING
     fix = "PYTHON=python3.11 scripts/setup.sh (recreate .venv first), or choose another detector"
     if sys.version_info >= (3, 12):
-        return [Result("counter", "python / mxnet pins", severity if required else INFO,
-                       f"Python {version}: MXNet/GluonCV need 3.11 or older", fix if required else "")]
+        return [*results, Result("counter", "python / mxnet pins", severity if required else INFO,
+                                 f"Python {version}: MXNet/GluonCV need 3.11 or older", fix if required else "")]
     try:
         import gluoncv  # noqa: F401
         import mxnet  # noqa: F401
     except Exception as exc:  # numpy>=1.24 breaks MXNet's import with AttributeError, not ImportError
-        return [Result("counter", "python / mxnet pins", severity, f"Python {version}; MXNet/GluonCV do not import: "
-                       f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
-                       "pip install 'edge-people-counter[mxnet]' (scripts/setup.sh does)")]
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        return [*results, Result("counter", "python / mxnet pins", severity,
+                                 f"Python {version}; MXNet/GluonCV do not import: {reason}",
+                                 "pip install 'edge-people-counter[mxnet]' (scripts/setup.sh does)")]
     wrong = _pin_mismatches()
     if wrong:
-        return [Result("counter", "python / mxnet pins", severity, f"Python {version}; " + ", ".join(wrong),
-                       "pip install 'edge-people-counter[mxnet]' (scripts/setup.sh does)")]
+        return [*results, Result("counter", "python / mxnet pins", severity, f"Python {version}; " + ", ".join(wrong),
+                                 "pip install 'edge-people-counter[mxnet]' (scripts/setup.sh does)")]
     versions = ", ".join(f"{name} {importlib.metadata.version(name)}" for name in ("mxnet", "gluoncv", "numpy"))
-    return [Result("counter", "python / mxnet pins", OK, f"Python {version}, {versions}")]
+    return [*results, Result("counter", "python / mxnet pins", OK, f"Python {version}, {versions}")]
 
 
 def model_checks(settings: Settings) -> List[Result]:

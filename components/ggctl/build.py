@@ -19,13 +19,13 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence
 
 from ggctl import host_ca, render
 from ggctl.errors import GgctlError
-from ggctl.models import NO_MODELS, ModelFiles
+from ggctl.models import NO_MODELS, ModelFiles, with_onnx_export
 from ggctl.project import COUNTER, GRABBER, Artifact, Component
 
 BUILD_DIR = Path("build") / "ggctl"
@@ -279,6 +279,8 @@ def build_all(
     custom build expects them (<component folder>/greengrass-build).
     """
     built, errors = [], []
+    if any(component.key == COUNTER.key for component in selected):
+        options = replace(options, models=with_onnx_export(options.models, out / "onnx", report))
     for component in selected:
         folder = out / "artifacts" / component.name / component.version
         folder.mkdir(parents=True, exist_ok=True)

@@ -66,8 +66,8 @@ def _check_counter(merge: Mapping[str, Any], where: str) -> None:
         Settings().updated(settings_keys, origin=where)
     except UserError as exc:
         raise GgctlError(str(exc)) from None
-    if "install_mxnet" in merge and not isinstance(merge["install_mxnet"], bool):
-        raise GgctlError(f"{where}: install_mxnet must be true or false")
+    if "install_mxnet" in merge and not (isinstance(merge["install_mxnet"], bool) or merge["install_mxnet"] == "auto"):
+        raise GgctlError(f"{where}: install_mxnet must be auto, true or false")
 
 
 def _check_grabber(merge: Mapping[str, Any], where: str) -> None:

@@ -14,13 +14,18 @@ Counter artifacts rather than a separate model component (AWS's DLR/TFLite "Mode
 nucleus lite resolves no cross-component variables such as ``{com.example.Model:artifacts:path}``
 (interpolation.c handles only kernel/iot/work/artifacts/configuration of the component itself), and the
 counter must run on both nuclei.
+
+Unless a model file is packaged, the build also exports the counter's default GluonCV network to ONNX
+(``with_onnx_export``): a host without a Python that MXNet 1.9.1 installs on (3.12 and newer) runs that
+export on ONNX Runtime (install.sh, count_people/detectors/gluoncv_onnx.py).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Callable, Mapping, Optional
 
 from ggctl.errors import GgctlError
 
@@ -39,11 +44,13 @@ class ModelFiles:
     model: Optional[Path] = None
     params: Optional[Path] = None
     labels: Optional[Path] = None
+    onnx_export: Optional[Path] = None  # made by with_onnx_export, not given on the command line
 
     def files(self) -> dict[str, Path]:
         """{counter Settings key: local file} of the files to package, checked to exist."""
         given = {key: path for key, path in (("model", self.model), ("params", self.params),
-                                             ("labels", self.labels)) if path is not None}
+                                             ("labels", self.labels), ("onnx_export", self.onnx_export))
+                 if path is not None}
         for key, path in given.items():
             if not path.is_file():
                 raise GgctlError(f"--{key} {path}: no such file")
@@ -70,6 +77,43 @@ NO_MODELS = ModelFiles()
 def environment(names: Mapping[str, str]) -> dict[str, str]:
     """Run Setenv entries pointing the counter at the unpacked model files ({key: file name})."""
     return {f"{ENV_PREFIX}{key.upper()}": f"{DEVICE_DIR}/{name}" for key, name in sorted(names.items())}
+
+
+def with_onnx_export(models: ModelFiles, cache: Path, report: Callable[[str], None]) -> ModelFiles:
+    """``models`` plus the ONNX export of the default GluonCV network, exported here (MXNet) once per weights.
+
+    Weights: the packaged ``--params`` (a .params file), else the pretrained ones (GluonCV's model cache or
+    download). Where this machine cannot export, the build goes on without it and says so in one line.
+    """
+    from count_people.config import Settings
+
+    network = Settings().model
+    if models.model is not None or models.onnx_export is not None:
+        return models  # the counter runs the packaged model file
+    params = models.params if models.params is not None and models.params.suffix == ".params" else None
+    try:
+        import gluoncv
+        import mxnet
+        import onnx
+        from count_people.detectors.gluoncv_onnx import export
+    except ImportError as exc:
+        report(f"no ONNX export of {network} ({exc}; pip install -e '.[mxnet]', Python <= 3.11): hosts without "
+               "a Python 3.9 to 3.11 cannot run the default network")
+        return models
+    digest = hashlib.sha256(f"{network} {mxnet.__version__} {gluoncv.__version__} {onnx.__version__}".encode())
+    digest.update(params.read_bytes() if params is not None else b"pretrained")
+    target = cache / digest.hexdigest()[:16] / f"{network}.onnx"
+    if not target.is_file():
+        try:
+            export(network, None if params is None else str(params), target)
+        except Exception as exc:  # download (requests, urllib), MXNet or exporter errors
+            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            report(f"no ONNX export of {network} ({type(exc).__name__}: {first_line}); pass its weights with "
+                   f"--params FILE ('ggctl fetch-model {network}' saves them): hosts without a Python 3.9 to 3.11 "
+                   "cannot run the default network")
+            return models
+        report(f"exported {network} to {target}")
+    return replace(models, onnx_export=target)
 
 
 def fetch_gluoncv(name: str, target: Path) -> Path:

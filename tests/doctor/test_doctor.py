@@ -147,3 +147,28 @@ def test_bad_setting_is_a_one_line_error(tmp_path):
     result = doctor(env={**os.environ, "COUNT_PEOPLE_MAX_FPS": "fast"})
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "bad value for max_fps" in result.stderr
+
+
+PYTHON_312 = Path("/root/.pyenv/versions/3.12.1/bin/python3.12")
+
+
+@pytest.mark.skipif(not PYTHON_312.is_file(), reason=f"needs Python 3.12 at {PYTHON_312}")
+def test_doctor_says_which_path_the_install_takes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from count_people.config import Settings
+    from doctor.counter_checks import install_path_check
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(PYTHON_312)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    export = tmp_path / "ssd_512_resnet50_v1_voc.onnx"
+    export.write_bytes(b"")
+    none = install_path_check(Settings())
+    assert (none.status, none.detail) == ("problem", "none: python3 is 3.12, no Python 3.9 to 3.11 for MXNet, "
+                                                     "and no ONNX export (onnx_export)")
+    assert "install python3.11" in none.fix
+    onnx = install_path_check(Settings(onnx_export=str(export)))
+    assert (onnx.status, onnx.detail.split(":")[0]) == ("ok", "ONNX export on ONNX Runtime with python3 (3.12)")
+    (bin_dir / "python3.11").symlink_to(sys.executable)  # this venv's Python is 3.11 (scripts/setup.sh)
+    mxnet = install_path_check(Settings())
+    assert (mxnet.status, mxnet.detail) == ("ok", "MXNet with python3.11 (3.11)")

@@ -29,6 +29,7 @@ from gst_grabber.status import GrabberStatus, write_atomic
 from gst_grabber.supervisor import build_parser_with_cameras
 
 ROOT = Path(__file__).resolve().parents[2]
+GUIDE = ROOT / "docs" / "content" / "how-to" / "kubernetes.md"
 MANIFESTS = ROOT / "docker" / "kubernetes"
 #: The oldest Kubernetes release the manifests are for (every field used is GA there).
 KUBERNETES_VERSION = "1.27.0"
@@ -139,8 +140,8 @@ def mounts(pod: Doc, item: Doc, volume: str) -> dict[str, Doc]:
 
 
 def secret_problems(docs: list[Doc]) -> list[str]:
-    """Credentials only from Secrets, and every Secret the manifests use created by docs/content/how-to/kubernetes.md."""
-    guide = (ROOT / "docs" / "content" / "how-to" / "kubernetes.md").read_text()
+    """Credentials only from Secrets, and every Secret the manifests use created by the Kubernetes how-to page."""
+    guide = GUIDE.read_text()
     found = []
     for _, item in containers(docs):
         for env in item.get("env", []):
@@ -149,7 +150,7 @@ def secret_problems(docs: list[Doc]) -> list[str]:
                 found.append(f"{item['name']}: {env['name']} must come from a Secret (secretKeyRef)")
             if ref and not re.search(rf"create secret generic {ref['name']}\b[^\n]*--from-literal={ref['key']}=",
                                      guide):
-                found.append(f"{item['name']}: Secret {ref['name']} key {ref['key']} is not in docs/content/how-to/kubernetes.md")
+                found.append(f"{item['name']}: Secret {ref['name']} key {ref['key']} is not in {GUIDE.name}")
     return found
 
 

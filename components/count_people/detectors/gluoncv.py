@@ -7,6 +7,10 @@ normalisation runs in MXNet on the chosen context, so no PIL or second file read
 ``precision: int8`` quantizes the network with MXNet's oneDNN backend
 (``mxnet.contrib.quantization.quantize_net_v2``, activation ranges calibrated on real frames,
 ``FP32_LAYERS`` left in FP32) and caches the graph and parameters (``int8.cache_entry``).
+
+Where MXNet cannot be imported (Python 3.12 or newer) and ``onnx_export`` names the network's ONNX
+export (made by ``ggctl build``, gluoncv_onnx.py), the same frames run on ONNX Runtime instead; the log
+says which path runs.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import cv2
 import numpy as np
 
 from count_people.detectors.base import Detection, StagedDetector
+from count_people.detectors.gluoncv_onnx import ExportedSSD, normalised
 from count_people.detectors.int8 import QuantizableConfig, cache_entry, calibration_images, publish_entry, warn_fallback
 from count_people.errors import UserError
 
@@ -67,13 +72,63 @@ def save_untrained_params(model: str, path: str, he_init: bool = False) -> str:
     return path
 
 
+#: Spread of the class logits and box offsets that save_shaped_params gives an SSD's heads on a real frame.
+SHAPED_SPREAD = {"class": 2.0, "box": 0.5}
+
+
+def save_shaped_params(model: str, path: str, frame: np.ndarray) -> str:
+    """Save untrained weights of SSD ``model`` shaped like pretrained ones, calibrated on a BGR ``frame``.
+
+    Random weights give an export nothing to agree on: the SSD's feature layers are a SymbolBlock whose
+    batch-norm statistics the default initialiser fills with values around zero (negative variances:
+    NaN on ONNX Runtime, arbitrary numbers on MXNet). Here batch norms start as identities, and each
+    head is scaled so that its output spreads as SHAPED_SPREAD says on ``frame``: scores from near 0 to
+    near 1 and boxes of frame size, as a trained network gives them.
+    """
+    import mxnet as mx
+    from gluoncv import model_zoo
+
+    net = model_zoo.get_model(model, pretrained=False, pretrained_base=False)
+    net.initialize()
+    height, width = frame.shape[:2]
+    new_h, new_w = resized_shape(height, width, 512, 1024)
+    rgb = cv2.cvtColor(cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+    batch = mx.nd.image.normalize(mx.nd.image.to_tensor(mx.nd.array(rgb, dtype="uint8")), mean=MEAN, std=STD)
+    batch = batch.expand_dims(0)
+    net(batch)  # materialise deferred-shape parameters
+    identity = {"_gamma": 1.0, "_beta": 0.0, "_mean": 0.0, "_var": 1.0}
+    for name, param in net.collect_params().items():
+        value = next((v for suffix, v in identity.items() if name.endswith(suffix)), None)
+        if value is not None:
+            param.set_data(mx.nd.full(param.shape, value))
+    heads = [(head.predictor, SHAPED_SPREAD["class"]) for head in net.class_predictors]
+    heads += [(head.predictor, SHAPED_SPREAD["box"]) for head in net.box_predictors]
+
+    def scaled(spread: float) -> Any:
+        def hook(conv: Any, _inputs: Any, output: Any) -> None:
+            factor = spread / max(float(output.asnumpy().std()), 1e-12)
+            conv.weight.set_data(conv.weight.data() * factor)
+            conv.bias.set_data(conv.bias.data() * factor)
+            output[:] = output * factor
+        return hook
+
+    hooks = [conv.register_forward_hook(scaled(spread)) for conv, spread in heads]
+    net(batch)
+    for hook in hooks:
+        hook.detach()
+    net.save_parameters(path)
+    return path
+
+
 @dataclass(frozen=True)
 class GluonCVConfig(QuantizableConfig):
-    """Model-zoo name, local weights (None: download), MXNet context and the input's short side."""
+    """Model-zoo name, local weights (None: download), its ONNX export, MXNet context and the input's short side."""
 
     params: str | None
+    onnx_export: str | None
     context: str
     input_size: int
+    threads: int  # of the ONNX export's session (MXNet takes OMP_NUM_THREADS)
 
 
 class GluonCVDetector(StagedDetector):
@@ -86,6 +141,7 @@ class GluonCVDetector(StagedDetector):
         super().__init__(config)
         self.net: Any = None
         self.ctx: Any = None
+        self.export: ExportedSSD | None = None  # set instead of net when MXNet is not installed
         self._class_names: tuple[str, ...] = ()
 
     @property
@@ -97,10 +153,8 @@ class GluonCVDetector(StagedDetector):
             import mxnet as mx
             from gluoncv import model_zoo
         except ImportError as exc:
-            raise UserError(
-                f"the gluoncv detector needs MXNet and GluonCV ({exc}); install them with "
-                "pip install 'edge-people-counter[mxnet]' (Python 3.11 or older), or choose another --detector"
-            ) from None
+            self.load_export(str(exc))
+            return
         # MXNet warns once per graph about an input type it infers fine anyway.
         warnings.filterwarnings("ignore", message="Cannot decide type", category=UserWarning)
         self.ctx = self._context(mx)
@@ -123,9 +177,29 @@ class GluonCVDetector(StagedDetector):
         net.hybridize(static_alloc=True)
         self.net = net
         self._mx = mx
+        log.info("%s: running on MXNet %s", name, mx.__version__)
         self._class_names = tuple(net.classes)
         if self.config.precision == "int8":
             self._use_int8()
+
+    def load_export(self, missing: str) -> None:
+        """Runs the network's ONNX export on ONNX Runtime (``missing``: why not MXNet); one line without it."""
+        export = self.config.onnx_export
+        if not export:
+            raise UserError(
+                f"the gluoncv detector needs MXNet and GluonCV ({missing}), or the network's ONNX export "
+                "(onnx_export, packaged by ggctl build); install them with pip install "
+                "'edge-people-counter[mxnet]' (Python 3.11 or older), or choose another --detector"
+            )
+        if self.config.context != "cpu":
+            raise UserError(f"the ONNX export runs on the CPU here (MXNet is not installed: {missing}); "
+                            f"use --context cpu (context {self.config.context})")
+        self.export = ExportedSSD(export, self.config.model, self.config.threads)
+        self._class_names = tuple(self.export.classes)
+        log.info("%s: MXNet not installed (%s); running the ONNX export %s on ONNX Runtime", self.config.model,
+                 missing, export)
+        if self.config.precision == "int8":
+            warn_fallback(self.name, "INT8 needs MXNet; the ONNX export runs in FP32")
 
     def int8_entry(self) -> Path:
         """Cache folder of this model's INT8 graph (``net-symbol.json``, ``net-0000.params``)."""
@@ -191,22 +265,30 @@ class GluonCVDetector(StagedDetector):
             )
         return mx.gpu(index)
 
-    def preprocess(self, image: np.ndarray) -> Any:
-        """BGR uint8 frame -> normalised (1, 3, H, W) NDArray on the context."""
-        mx = self._mx
+    def resized_rgb(self, image: np.ndarray) -> np.ndarray:
+        """BGR uint8 frame -> RGB uint8 image at the network's input size (GluonCV's transform_test)."""
         height, width = image.shape[:2]
         new_h, new_w = resized_shape(height, width, self.config.input_size, 2 * self.config.input_size)
         resized = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA)
-        rgb = cv2.cvtColor(resized, cv2.COLOR_BGR2RGB)
-        tensor = mx.nd.image.to_tensor(mx.nd.array(rgb, ctx=self.ctx, dtype="uint8"))
+        return cv2.cvtColor(resized, cv2.COLOR_BGR2RGB)
+
+    def preprocess(self, image: np.ndarray) -> Any:
+        """BGR uint8 frame -> normalised (1, 3, H, W) NDArray on the context (numpy array for the export)."""
+        if self.export is not None:
+            return normalised(self.resized_rgb(image), MEAN, STD)
+        mx = self._mx
+        tensor = mx.nd.image.to_tensor(mx.nd.array(self.resized_rgb(image), ctx=self.ctx, dtype="uint8"))
         return mx.nd.image.normalize(tensor, mean=MEAN, std=STD).expand_dims(0)
 
     def prepare(self, image: np.ndarray) -> tuple[Any, tuple[int, int, int, int]]:
         batch = self.preprocess(image)
-        batch.wait_to_read()  # MXNet is asynchronous: without this, forward's time would include preprocessing
+        if self.export is None:
+            batch.wait_to_read()  # MXNet is asynchronous: else forward's time would include preprocessing
         return batch, (*image.shape[:2], *batch.shape[2:])
 
     def forward(self, batch: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self.export is not None:
+            return self.export(batch)
         class_ids, scores, boxes = self.net(batch)
         return class_ids[0, :, 0].asnumpy().astype(int), scores[0, :, 0].asnumpy(), boxes[0].asnumpy()
 
