@@ -116,7 +116,7 @@ class FrameCounter:
 
     def _boxes(self, current: CountMode, detections: Sequence[Detection], now: float) -> list[Detection]:
         """What ``current`` counts in this frame; every tracker of the policy follows the frame."""
-        for _, mode in self.policy.modes:
+        for mode in dict.fromkeys(mode for _, mode in self.policy.modes):  # a mode used at two rates: one update
             if mode.mode in ("tracks", "fused"):
                 self._trackers.setdefault(mode, Tracker(mode.tracker)).update(detections, now)
         strong = [d for d in detections if d.score >= current.threshold]

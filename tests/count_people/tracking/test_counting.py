@@ -9,7 +9,7 @@ from count_people.config import Settings
 from count_people.detectors import calibration
 from count_people.detectors.base import Detection
 from count_people.tracking.counting import CountMode, CountPolicy, FrameCounter, count_policy
-from count_people.tracking.tracker import TrackerParams
+from count_people.tracking.tracker import Tracker, TrackerParams
 
 
 def person(x: float, score: float = 0.9) -> Detection:
@@ -31,6 +31,16 @@ def test_auto_switches_mode_by_the_measured_frame_rate():
     assert run(policy, frames, fps=2) == [1, 1, 2, 1]  # detections below 7 fps: the blip counts
     assert run(policy, frames, fps=25) == [1, 1, 1, 1]  # no rate at the 1st frame; then tracks (running from it)
     assert policy.at(None) is policy.modes[0][1] and policy.at(6.9).mode == "detections"
+
+
+def test_a_mode_used_at_two_rates_follows_each_frame_once(monkeypatch):
+    updates = []
+    original = Tracker.update
+    monkeypatch.setattr(Tracker, "update", lambda self, boxes, now: updates.append(now) or original(self, boxes, now))
+    fused = mode("fused")
+    policy = CountPolicy(((0.0, fused), (3.0, mode("detections")), (15.0, fused)))
+    run(policy, [[person(100 + 4 * i)] for i in range(3)], fps=25)
+    assert len(updates) == 3  # a second update at the same time would match every box twice
 
 
 def test_smoothing_takes_the_median_count_over_the_window():
