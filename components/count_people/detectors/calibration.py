@@ -5,7 +5,7 @@ with the artifact; for the catalog's models a copy ships in ``detectors/calibrat
 files themselves are downloaded by the user). The one beside the model wins. JSON, because the
 calibrate command writes it and people read it; its fields::
 
-    {"format": 1, "model": "<file name>", "sha256": "<of the model file measured>",
+    {"format": 1, "model": "<file name>", "sha256": "<fingerprint(): the model (and weights) files measured>",
      "tuned_on": [...], "command": "...",
      "nms_threshold": 0.55,                   # detectors with NMS
      "floor": 0.1,                            # detector threshold when tracks support the count
@@ -44,9 +44,20 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def fingerprint(model: str | Path, params: str | Path | None = None) -> str | None:
+    """SHA-256 of the model file, and of its weights file (Darknet ``.weights``) when separate; None for a
+    zoo name."""
+    if not Path(model).is_file():
+        return None
+    if params is None:
+        return file_sha256(model)
+    return hashlib.sha256(f"{file_sha256(model)}\n{file_sha256(params)}".encode()).hexdigest()
+
+
 @functools.lru_cache(maxsize=32)
-def load_calibration(model: str) -> dict[str, Any] | None:
-    """The calibration of ``model`` (file or zoo name): beside it, else shipped for its file name; None if none.
+def load_calibration(model: str, params: str | None = None) -> dict[str, Any] | None:
+    """The calibration of ``model`` (file or zoo name) with ``params``: beside the model, else shipped for its
+    file name; None if none.
 
     A file that is unreadable, of another format, or measured on other weights (its sha256) is not
     applied, with one warning: thresholds of other weights would be guesses.
@@ -61,8 +72,8 @@ def load_calibration(model: str) -> dict[str, Any] | None:
         except (OSError, ValueError) as exc:
             log.warning("calibration %s ignored: %s; run count-people calibrate --tune ... to remake it", path, exc)
             continue
-        if data.get("sha256") and Path(model).is_file() and file_sha256(model) != data["sha256"]:
-            log.warning("calibration %s was measured on another %s (sha256 differs); not applied, so the model "
+        if data.get("sha256") and Path(model).is_file() and fingerprint(model, params) != data["sha256"]:
+            log.warning("calibration %s was measured on other weights of %s (sha256 differs); not applied, so it "
                         "runs on the generic defaults until count-people calibrate --tune ... remakes it",
                         path, Path(model).name)
             continue

@@ -52,7 +52,7 @@ def catalog_entry(model: str) -> Mapping[str, Any] | None:
 def calibrated_values(settings: Settings) -> dict[str, Any]:
     """Settings keys from the model's calibration: NMS, and the detector threshold, which is the detections
     mode's threshold when counting from detections, else the floor that weak boxes continuing a track need."""
-    calibration = load_calibration(settings.model)
+    calibration = load_calibration(settings.model, settings.params)
     if calibration is None:
         return {}
     values: dict[str, Any] = {}

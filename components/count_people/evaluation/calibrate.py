@@ -25,7 +25,7 @@ from typing import Any, Sequence
 from count_people.arguments import add_settings_arguments, parse_with_settings
 from count_people.config import Settings
 from count_people.detectors import create_detector
-from count_people.detectors.calibration import FORMAT, beside, file_sha256
+from count_people.detectors.calibration import FORMAT, beside, fingerprint
 from count_people.errors import UserError
 from count_people.evaluation.sweep import (
     FLOOR,
@@ -144,7 +144,7 @@ def calibration(settings: Settings, tune_on: Sequence[Footage], report_on: Seque
                       "confirm_s": mode.tracker.confirm_s} for name, mode in modes.items()}
     model = Path(settings.model)
     return {
-        "format": FORMAT, "model": model.name, "sha256": file_sha256(model) if model.is_file() else None,
+        "format": FORMAT, "model": model.name, "sha256": fingerprint(model, settings.params),
         "tuned_on": [f.name for f in tune_on], "held_out_split": "given" if report_on else split,
         "rates": list(RATES),
         **({"nms_threshold": nms} if nms is not None else {}), "floor": FLOOR, "modes": entries, "auto": auto,

@@ -165,7 +165,7 @@ def count_mode(settings: Settings, name: str, calibration: dict | None) -> Count
 def count_policy(settings: Settings) -> CountPolicy:
     """What ``count_from`` means for this camera: a fixed mode, or ``auto``'s modes by frame rate from the model's
     calibration (detections when the model has none: nothing was measured to prefer anything else)."""
-    calibration = load_calibration(settings.model) if settings.model_defaults else None
+    calibration = load_calibration(settings.model, settings.params) if settings.model_defaults else None
     if settings.count_from != "auto":
         return CountPolicy(((0.0, count_mode(settings, settings.count_from, calibration)),))
     if calibration is None or not calibration.get("auto"):
