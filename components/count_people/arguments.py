@@ -11,7 +11,7 @@ import logging
 import sys
 from typing import Any, Sequence
 
-from count_people.config import ENV_PREFIX, Settings, load_settings
+from count_people.config import DEPRECATED_FRAME_KEYS, ENV_PREFIX, Settings, load_settings
 
 
 def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,10 +27,12 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
             metavar=key.metadata["metavar"] or key.name.upper(),
             help=f"{key.metadata['help']} (default: {shown})",
         )
+    for name in DEPRECATED_FRAME_KEYS:  # accepted, logged once, converted to seconds; not in --help
+        parser.add_argument("--" + name.replace("_", "-"), dest=name, help=argparse.SUPPRESS)
 
 
 def flags_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    return {key.name: getattr(args, key.name) for key in Settings.options()}
+    return {name: getattr(args, name) for name in [*(key.name for key in Settings.options()), *DEPRECATED_FRAME_KEYS]}
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

@@ -38,6 +38,15 @@ def test_frame_keys_work_from_every_source_and_per_camera(tmp_path):
     assert cameras.camera_settings()[0].count_hold_s == 0.5
 
 
+def test_frame_flags_still_parse_but_are_not_offered():
+    from count_people.arguments import parse_with_settings
+    from count_people.evaluation.cli import build_parser
+
+    _, settings = parse_with_settings(build_parser(), ["--source", "v.mp4", "--tracker-confirm-frames", "1"])
+    assert settings.tracker_confirm_s == 0
+    assert "-frames" not in build_parser().format_help().replace("--calibration-frames", "")
+
+
 def test_a_bad_frame_value_names_the_key():
     with pytest.raises(UserError, match="tracker_confirm_frames"):
         Settings().updated({"tracker_confirm_frames": 0})
