@@ -59,12 +59,14 @@ def run(args: argparse.Namespace, params: Path, cache: Path, frame: Path) -> dic
             if match:
                 result.update(choice=match[1], cpu=match[2], reason=match[3], measured=match[4],
                               switch_after_s=round(time.monotonic() - started, 1), measure_s=float(match[5]))
+                print(json.dumps({"event": "precision chosen", **result}), flush=True)
 
     reader = threading.Thread(target=read_log, daemon=True)
     reader.start()
     for line in process.stdout:
         if "first_count_after_s" not in result:
             result["first_count_after_s"] = round(time.monotonic() - started, 1)
+            print(json.dumps({"event": "first count", **result}), flush=True)
         if "switch_after_s" in result:
             counts_after_switch.append(json.loads(line).get("inference_ms"))
             if len(counts_after_switch) >= 10:
