@@ -45,7 +45,7 @@ stage "pytest -m clean_install"
 stage "people-counter doctor"
 install -d -o 10001 -g 0 -m 0750 /dev/shm/frames
 export COUNT_PEOPLE_SOURCE=/dev/shm/frames/frame.jpg
-if [[ -d ../shared ]]; then model=(--config examples/yolo-fastest-body.yaml); else model=(--skip model); fi
+if [[ -d ../shared ]]; then model=(--config docs/examples/yolo-fastest-body.yaml); else model=(--skip model); fi
 # No Docker engine in here: the grabber's image is tested by the Docker tests on the host.
 .venv/bin/people-counter doctor "${model[@]}" --skip docker
 stage "passed"

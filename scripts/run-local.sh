@@ -6,7 +6,7 @@
 #
 # Each source is one camera (ID defaults to the file name). With sources, the detector is the component's
 # default, GluonCV ssd_512_resnet50_v1_voc (weights downloaded on first use), unless options say otherwise
-# (e.g. --config examples/yolo-fastest-body.yaml). Without arguments it runs the embedded default: the two
+# (e.g. --config docs/examples/yolo-fastest-body.yaml). Without arguments it runs the embedded default: the two
 # pedestrian videos of ../shared (or $SHARED_DIR), TUD-Stadtmitte and TUD-Campus, counted side by side with
 # its offline body model when present, else the emulator's test pattern with the default detector.
 set -euo pipefail
@@ -20,7 +20,7 @@ if [[ $# -eq 0 ]]; then
     echo "run-local: no source given: $shared's TUD-Stadtmitte and TUD-Campus videos as two cameras, one body model"
     config=$(mktemp --suffix=.yaml)
     trap 'rm -f "$config"' EXIT
-    sed "s#\.\./shared#$shared#" examples/yolo-fastest-body.yaml > "$config"
+    sed "s#\.\./shared#$shared#" docs/examples/yolo-fastest-body.yaml > "$config"
     set -- "$footage/TUD-Stadtmitte/TUD-Stadtmitte.mp4" "$footage/TUD-Campus/TUD-Campus.mp4" --config "$config"
   else
     echo "run-local: no source given: the emulator's test pattern with GluonCV (weights downloaded on first use)"

@@ -15,10 +15,6 @@ from count_people.config import Settings
 #: Interval summaries (schema/summary.schema.json); per-frame messages are schema 2 (message.py).
 SUMMARY_SCHEMA_VERSION = 3
 
-#: Settings keys that choose or tune the cadence; a change starts a new one.
-CADENCE_KEYS = frozenset({"publish_mode", "heartbeat_interval", "summary_interval"})
-
-
 class Cadence(ABC):
     """Turns the stream of per-frame messages into what is published."""
 

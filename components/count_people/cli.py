@@ -62,7 +62,7 @@ def run(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     component = GreengrassComponent.from_environment(flags_from_args(args), args.config)
     settings = component.initial_settings() if component else settings_from_args(args)
-    setup_logging(settings.log_level)
+    setup_logging(settings)
     observability = Observability(settings, component.notices if component else list)
     loop = MultiCameraLoop(settings, (*HOOK_FACTORIES, observability.create_hooks), services=[observability])
     stop = threading.Event()

@@ -26,16 +26,11 @@ from typing import Any, Mapping
 
 from count_people.backoff import Backoff
 from count_people.comms.ipc import SEND_TIMEOUT_S, connect_ipc, greengrass_environment, rejection, require_ipc
-from count_people.config import Settings, load_settings
+from count_people.config import GREENGRASS_KEYS, SECRET_KEYS, Settings, load_settings
 from count_people.errors import UserError
 
 log = logging.getLogger("count_people.greengrass")
 
-#: Component configuration keys that belong to Greengrass, not to the counter (install_*: the recipe's
-#: Install step, recipes/com.example.count_people.yaml).
-GREENGRASS_KEYS = frozenset({"accessControl", "install_mxnet", "install_python"})
-#: Keys naming a Secrets Manager secret (ARN) -> the Settings key its value fills (ggctl build --secrets).
-SECRET_KEYS = {"influx_token_secret_arn": "influx_token"}
 #: A Secrets Manager secret ARN (AWS Secrets Manager API reference, "ARN format"): all a proposal is checked for.
 SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+")
 START_ATTEMPTS = 4
@@ -106,7 +101,7 @@ class GreengrassComponent:
         read only with ``read_secrets`` (a configuration in force, never a proposal)."""
         counter_keys = {k: v for k, v in configuration.items() if k not in GREENGRASS_KEYS}
         for key, target in SECRET_KEYS.items():
-            arn = counter_keys.pop(key, None)
+            arn = configuration.get(key)  # a Greengrass key: not among counter_keys
             if not arn:
                 self.secret_problems.pop(key, None)
                 continue
@@ -149,11 +144,15 @@ class GreengrassComponent:
         return response.secret_value.secret_string or ""
 
     def validation_error(self, configuration: Mapping[str, Any]) -> str | None:
-        """None when a proposed configuration is valid, else the one-line reason the CLI would print."""
+        """None when a proposed configuration is valid, else the one-line reason the CLI would print. A failure of
+        the check itself refuses too: without a report the deployment would only time out, saying nothing."""
         try:
             self._settings_from(configuration)  # secrets are read after the merge, under the new accessControl
         except UserError as exc:
             return str(exc)
+        except Exception as exc:
+            log.exception("validating a proposed configuration failed")
+            return " ".join(f"cannot validate the configuration: {type(exc).__name__}: {exc}".split())[:500]
         return None
 
     def _on_validate(self, event: Any) -> None:

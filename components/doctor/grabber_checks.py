@@ -24,7 +24,7 @@ from gst_grabber.preflight import (
 
 from doctor.report import OK, PROBLEM, WARNING, Result
 
-#: The image's own user (docker/grabber/Dockerfile: useradd --uid 10001 --gid 0).
+#: The image's own user (docker/gst_grabber/Dockerfile: useradd --uid 10001 --gid 0).
 IMAGE_USER = (10001, 0)
 #: Greengrass runs components as the nucleus's default user unless a deployment says otherwise
 #: (https://docs.aws.amazon.com/greengrass/v2/APIReference/API_ComponentRunWith.html, posixUser); the

@@ -3,7 +3,8 @@
 The grabber (gst_grabber) replaces the frame file atomically and rewrites the status file beside it at
 least once per second; the counter (count_people) reads both. Each side imports these names from here,
 so the two components agree by construction (tests/frame_handoff pins the values users rely on).
-Imports nothing, so the grabber's container image carries it as one file.
+Beside it: how a configuration key is declared and guarded (``keys``) and the cameras list both components
+read (``cameras``). Standard library only, so the grabber's container image carries these files as they are.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ggctl.errors import GgctlError, aws_errors
+from ggctl.project import GDK_PROJECTS
 
 
 @dataclass
@@ -31,7 +32,7 @@ class Aws:
     def region_name(self) -> str:
         region = self.region or self._session().region_name or self.fallback_region
         if not region:
-            raise GgctlError("no AWS region; pass --region, set AWS_REGION, or set publish.region in gdk-config.json")
+            raise GgctlError(f"no AWS region; pass --region, set AWS_REGION, or set publish.region in {GDK_PROJECTS}")
         return region
 
     def client(self, service: str, endpoint_url: Optional[str] = None) -> Any:

@@ -26,7 +26,7 @@ from typing import Callable, Mapping, Optional, Sequence
 from ggctl import host_ca, render
 from ggctl.errors import GgctlError
 from ggctl.models import NO_MODELS, ModelFiles, with_onnx_export
-from ggctl.project import COUNTER, GRABBER, Artifact, Component
+from ggctl.project import COUNTER, GRABBER, RECIPE, Artifact, Component
 
 BUILD_DIR = Path("build") / "ggctl"
 MANIFEST = "artifacts.json"
@@ -34,8 +34,8 @@ GDK_BUILD_DIR = "greengrass-build"
 GDK_BUCKET = "BUCKET_NAME"  # what GDK itself writes into built recipes; `gdk component publish` replaces it
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 CHUNK = 1 << 20
-#: Files of the counter ZIP besides the wheel: install script and pinned requirements.
-COUNTER_EXTRAS = "recipes/count_people"
+#: Files of the counter ZIP besides the wheel, from its recipes/ folder: install script and pinned requirements.
+COUNTER_EXTRAS = ("install.sh", "requirements*.txt")
 #: 1980-01-01, the earliest ZIP time: the wheel's file times, so that the same sources give the same wheel.
 SOURCE_DATE_EPOCH = "315532800"
 #: Docker's architecture names (docker image inspect .Architecture) as Greengrass recipe platforms name them
@@ -150,9 +150,10 @@ def build_wheel(root: Path, component: Component) -> tuple[str, bytes]:
 
 def build_counter_zip(root: Path, component: Component, target: Path, models: ModelFiles = NO_MODELS) -> None:
     """The counter ZIP: the package's wheel, install.sh, pinned requirements and the packaged model files."""
+    folder = root / COUNTER.gdk_dir
     entries: list[tuple[str, Path | bytes, int]] = [
         (path.name, path, 0o755 if path.suffix == ".sh" else 0o644)
-        for path in sorted((root / COUNTER_EXTRAS).iterdir()) if path.is_file()
+        for pattern in COUNTER_EXTRAS for path in sorted(folder.glob(pattern))
     ]
     entries.append((*build_wheel(root, component), 0o644))
     entries += [(name, path, 0o644) for name, path in models.zip_entries()]
@@ -193,7 +194,7 @@ def build_grabber_tarball(
     Returns (Greengrass architecture, image ID) as ``docker image inspect`` reports them for the built image.
     """
     docker_env_check()
-    command = ["build", "-t", component.image, "-f", str(root / "docker/grabber/Dockerfile")]
+    command = ["build", "-t", component.image, "-f", str(root / GRABBER.dockerfile)]
     for key, value in build_args.items():
         command += ["--build-arg", f"{key}={value}"]
     if network:
@@ -326,10 +327,10 @@ def _place_for_gdk(root: Path, component: Component, artifacts: Sequence[Artifac
             os.link(artifact.path, placed)  # the grabber tarball is large; a hard link costs nothing
         except OSError:
             shutil.copyfile(artifact.path, placed)
-    # GDK resolves recipe.yaml (a link to the template) and looks for the built recipe under that name.
-    recipe_name = (root / component.spec.gdk_dir / "recipe.yaml").resolve().name
+    # `gdk component publish` reads the built recipe under the project recipe's own file name (aws-greengrass-
+    # gdk-cli v1.6.2 gdk/commands/component/transformer/PublishRecipeTransformer.py:18).
     (gdk_root / "recipes").mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(recipe, gdk_root / "recipes" / recipe_name)
+    shutil.copyfile(recipe, gdk_root / "recipes" / RECIPE)
 
 
 def render_built(root: Path, component: Component, components: Mapping[str, Component], bucket: str,

@@ -12,8 +12,10 @@ from typing import Optional, Sequence
 from ggctl import build, commands, models
 from ggctl.aws import Aws
 from ggctl.build import BUILD_DIR
+from ggctl.configuration import validate_file
 from ggctl.errors import GgctlError
-from ggctl.project import COUNTER, SPECS, find_root, load_components, parse_assignments
+from ggctl.generate import stale, write
+from ggctl.project import COUNTER, GDK_PROJECTS, SPECS, find_root, load_components, parse_assignments
 
 COMPONENT_KEYS = ", ".join(SPECS)
 DESCRIPTION = f"""\
@@ -28,8 +30,8 @@ Build, upload, register and deploy this project's AWS IoT Greengrass v2 componen
 
 Global options go before or after the command; --output json prints one JSON document on stdout.
 
-Names, versions, publisher, bucket prefix and region come from gdk-config.json (top level for
-{COUNTER.key}, docker/grabber/ for the grabber), shared with `gdk component build/publish`.
+Names, versions, publisher, bucket prefix and region come from each component's GDK project (the files
+`gdk component build/publish` read there): {GDK_PROJECTS}.
 AWS credentials come from the usual places (environment, ~/.aws, --profile).
 """
 
@@ -143,6 +145,23 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--deployment-id", help="deployment to show")
     status.add_argument("--target", metavar="thing/NAME|thinggroup/NAME", help="core device or group to show")
 
+    validate = sub.add_parser(
+        "validate-config", help="check a component configuration before deploying it",
+        description="Check FILE (JSON or YAML: what the console's 'Configuration to merge' box takes, or a "
+                    "deployment's {merge: ...}) as the component would, before a deployment carries it to devices. "
+                    "One line per error; exit 2 when invalid. The counter's JSON Schema is "
+                    "recipes/count_people/configuration.schema.json.")
+    validate.add_argument("file", type=Path, metavar="FILE", help="the configuration to check")
+    validate.add_argument("--component", choices=sorted(SPECS), default=COUNTER.key,
+                          help=f"whose configuration it is (default: {COUNTER.key})")
+
+    generate = sub.add_parser(
+        "generate", parents=[common], help="rewrite the files generated from the configuration declarations",
+        description="Rewrite docs/content/reference/configuration.md, the counter's JSON Schema and both recipe "
+                    "templates' DefaultConfiguration from the keys declared in count_people/config/settings.py and "
+                    "gst_grabber/config.py. Run it after adding or changing a key.")
+    generate.add_argument("--check", action="store_true", help="only list stale files; exit 1 if any")
+
     fetch = sub.add_parser("fetch-model", parents=[common], help="save GluonCV pretrained weights for packaging",
                            description="On a workstation that reaches the GluonCV model zoo: load NAME with its "
                                        "pretrained weights and save them as a .params file for 'ggctl build "
@@ -153,6 +172,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, aws: Optional[Aws] = None) -> int:
+    if args.command == "validate-config":
+        errors = validate_file(args.file, args.component)
+        for error in errors:
+            print(f"{args.file}: {error}", file=sys.stderr)
+        if not errors:
+            print(f"{args.file}: valid configuration of {args.component}")
+        return 2 if errors else 0
+    if args.command == "generate":
+        root = (args.root or find_root()).resolve()
+        files = stale(root) if args.check else write(root)
+        for path in files:
+            print(f"{'stale' if args.check else 'wrote'}: {path.relative_to(root)}")
+        return 1 if args.check and files else 0
     if args.command == "fetch-model":
         path = models.fetch_gluoncv(args.model_name, args.to or Path(f"{args.model_name}.params"))
         commands.emit(args.output, {"model": args.model_name, "params": str(path)}, f"saved {path}")

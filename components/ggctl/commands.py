@@ -12,7 +12,7 @@ from typing import Callable, Mapping, Optional, Sequence
 from ggctl import build, configuration, deployments, greengrass, render, s3
 from ggctl.aws import Aws
 from ggctl.errors import GgctlError
-from ggctl.project import COUNTER, Component, select, with_version
+from ggctl.project import COUNTER, GDK_PROJECTS, Component, select, with_version
 
 #: Where publish records what it registered, and deploy records the deployment, for the next command.
 STATE = "state.json"
@@ -71,7 +71,7 @@ def resolve_bucket(ctx: Context, bucket: Optional[str]) -> str:
     if bucket:
         return bucket
     if not prefix:
-        raise GgctlError("no bucket: pass --bucket or set publish.bucket in gdk-config.json")
+        raise GgctlError(f"no bucket: pass --bucket or set publish.bucket in {GDK_PROJECTS}")
     return s3.default_bucket(prefix, ctx.aws.region_name, ctx.aws.account)
 
 

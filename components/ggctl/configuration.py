@@ -21,10 +21,6 @@ from ggctl import render
 from ggctl.errors import GgctlError
 from ggctl.project import COUNTER, GRABBER, Component
 
-#: Counter keys that are install options rather than Settings keys.
-COUNTER_INSTALL_KEYS = ("install_mxnet", "install_python")
-#: Grabber configuration keys that name a GRABBER_* option differently.
-GRABBER_KEY_TO_FIELD = {"rtsp_url": "url"}
 #: Keys never printed in clear (the camera URL is masked by the grabber's own masking instead).
 SECRET_KEYS = ("influx_token",)
 
@@ -57,28 +53,25 @@ def read_merges(path: Path, components: Mapping[str, Component]) -> dict[str, di
 
 
 def _check_counter(merge: Mapping[str, Any], where: str) -> None:
-    from count_people.config import Settings
-    from count_people.errors import UserError
+    """The counter's own schema (count_people.config), Greengrass keys included; the first error."""
+    from count_people.config import configuration_errors
 
-    recipe_only = (*COUNTER_INSTALL_KEYS, *render.SECRET_ARN_KEYS[COUNTER.key])
-    settings_keys = {k: v for k, v in merge.items() if k not in recipe_only}
-    try:
-        Settings().updated(settings_keys, origin=where)
-    except UserError as exc:
-        raise GgctlError(str(exc)) from None
-    if "install_mxnet" in merge and not (isinstance(merge["install_mxnet"], bool) or merge["install_mxnet"] == "auto"):
-        raise GgctlError(f"{where}: install_mxnet must be auto, true or false")
+    errors = configuration_errors(dict(merge), where)
+    if errors:
+        raise GgctlError(errors[0])
 
 
 def _check_grabber(merge: Mapping[str, Any], where: str) -> None:
-    from gst_grabber.config import OPTIONS
-    parsers: dict[str, Callable[[str], object]] = {option.field: option.parse for option in OPTIONS}
+    from frame_handoff.keys import config_key, keys, parse_key
+    from gst_grabber.config import OPTIONS, RecipeKeys
+
+    options = {config_key(option): option for option in (*OPTIONS, *keys(RecipeKeys))}
     for key, value in merge.items():
-        parse = parsers.get(GRABBER_KEY_TO_FIELD.get(key, key))
-        if parse is None:
-            continue  # container options (frame_dir, docker_network, ...): checked against the defaults only
+        option = options.get(key)
+        if option is None or key == "cameras":
+            continue  # secret ARN keys: render.secret_arns; cameras: below
         try:
-            parse(str(value))
+            parse_key(option, str(value))
         except ValueError as exc:
             shown = "(hidden: it may hold a password)" if key == "rtsp_url" else repr(value)
             raise GgctlError(f"{where}: bad value for {key} {shown}: {exc}") from None
@@ -103,12 +96,40 @@ def _check_grabber_cameras(merge: Mapping[str, Any], where: str) -> None:
 CHECKS: dict[str, Callable[[Mapping[str, Any], str], None]] = {COUNTER.key: _check_counter, GRABBER.key: _check_grabber}
 
 
+def validate_file(path: Path, component_key: str) -> list[str]:
+    """The errors of the configuration in ``path`` (``{merge: ...}`` or the merge itself), one line each: all of
+    them for the counter (its schema checks each key), the first for the grabber."""
+    from count_people.config import configuration_errors
+    from frame_handoff.keys import load_text, read_text_file
+
+    try:
+        data = load_text(read_text_file(str(path)))
+    except ValueError as exc:
+        return [str(exc)]
+    if isinstance(data, dict) and "merge" in data and set(data) <= {"merge", "reset", "runWith"}:
+        data = data["merge"]
+    if component_key == COUNTER.key:
+        return configuration_errors(data, "configuration")
+    if not isinstance(data, dict):
+        return ["configuration: expected a mapping of key: value"]
+    try:
+        CHECKS[component_key](data, "configuration")
+    except GgctlError as exc:
+        return [str(exc)]
+    return []
+
+
 #: Counter keys always deployed explicitly, so that the device's accessControl matches what it publishes on.
 COUNTER_PINNED_KEYS = ("topic", "camera_id", "cameras", "local_pubsub")
 
 
 def checked_merge(root: Path, component: Component, merge: Mapping[str, Any]) -> dict:
-    """The merge to deploy, checked: keys must exist in the recipe (secret ARN keys included) and parse."""
+    """The merge to deploy, checked: keys must exist in the recipe (secret ARN keys included) and parse. The
+    counter's sections (``detection: {threshold: 0.6}``) are deployed as their flat keys."""
+    if component.key == COUNTER.key:
+        from count_people.config import open_sections
+
+        merge = open_sections(merge)
     defaults = render.default_configuration(root, component, secrets=True)
     where = f"configuration of {component.name}"
     unknown = sorted(set(merge) - set(defaults) | ({"accessControl"} & set(merge)))

@@ -7,7 +7,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from ggctl import render
 from ggctl.errors import GgctlError, aws_errors
-from ggctl.project import SEMVER, Component, next_patch, with_version
+from ggctl.project import GDK_CONFIG, SEMVER, Component, next_patch, with_version
 
 #: Versions tried by --bump before giving up (each one is registered with another recipe).
 MAX_BUMPS = 50
@@ -54,7 +54,8 @@ def free_version(
         if not bump:
             raise GgctlError(
                 f"{component.name} {candidate.version} is already registered with a different recipe; pass --bump "
-                f"to register {next_patch(candidate.version)}, or raise the version in gdk-config.json"
+                f"to register {next_patch(candidate.version)}, or raise the version in "
+                f"{component.spec.gdk_dir}/{GDK_CONFIG}"
             )
         candidate = with_version(candidate, next_patch(candidate.version))
     raise GgctlError(f"{component.name}: no free version within {MAX_BUMPS} patches of {component.version}")

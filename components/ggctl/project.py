@@ -1,7 +1,14 @@
-"""The two components of this project: where their recipe templates and GDK configurations live.
+"""The two components of this project and where their pieces live: one folder name per component, the same
+in each top-level folder (components/NAME source, recipes/NAME recipe template and GDK project, docker/NAME
+Dockerfile).
 
 Name, version, publisher, bucket prefix and region come from each component's ``gdk-config.json`` so that
-``gdk`` and ``ggctl`` build and publish the same thing; ``ggctl --name KEY=NAME`` overrides the name.
+``gdk`` and ``ggctl`` build and publish the same thing; ``ggctl --name KEY=NAME`` overrides the name. GDK
+requires publisher and bucket in each project's file (aws-greengrass-gdk-cli v1.6.2
+gdk/static/config_schema.json:143-148 author, version, build, publish; :138-140 publish.bucket), so both files
+hold them; ggctl publishes both components to one bucket in one region and refuses files that disagree.
+The top-level gdk-config.json is no GDK project: GDK wants the recipe beside it (see ``RECIPE``), and the
+top level holds none, so it only tells GDK, in the message GDK prints, where the projects are.
 """
 
 from __future__ import annotations
@@ -18,19 +25,38 @@ GDK_CONFIG = "gdk-config.json"
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 
 
+#: The recipe template's file name in each GDK project folder: GDK looks for exactly recipe.json or
+#: recipe.yaml in the folder it runs in (aws-greengrass-gdk-cli v1.6.2 gdk/common/config/GDKProject.py:50-65).
+RECIPE = "recipe.yaml"
+
+
 @dataclass(frozen=True)
 class Spec:
-    """Where a component's sources are, relative to the repository root."""
+    """Where a component's pieces are, relative to the repository root: ``folder`` in each top-level folder."""
 
     key: str  # how the CLI and the deployment configuration file name it
-    template: str  # recipe template
-    gdk_dir: str  # folder holding its gdk-config.json and recipe.yaml
+    folder: str  # its Python package under components/, and its folder under recipes/ and docker/
     artifact: str  # file name of its one artifact
 
+    @property
+    def gdk_dir(self) -> str:
+        """Its GDK project: gdk-config.json beside the recipe template (`gdk component build` runs here)."""
+        return f"recipes/{self.folder}"
 
-COUNTER = Spec("count_people", "recipes/com.example.count_people.yaml", ".", "count_people.zip")
-GRABBER = Spec("gst-grabber", "recipes/com.example.gst-grabber.yaml", "docker/grabber", "gst-grabber.tar.gz")
+    @property
+    def template(self) -> str:
+        return f"{self.gdk_dir}/{RECIPE}"
+
+    @property
+    def dockerfile(self) -> str:
+        return f"docker/{self.folder}/Dockerfile"
+
+
+COUNTER = Spec("count_people", "count_people", "count_people.zip")
+GRABBER = Spec("gst-grabber", "gst_grabber", "gst-grabber.tar.gz")
 SPECS: dict[str, Spec] = {spec.key: spec for spec in (GRABBER, COUNTER)}  # build and publish order
+#: Where a user sets names, versions, publisher, bucket and region: every component's GDK project file.
+GDK_PROJECTS = " and ".join(f"{spec.gdk_dir}/{GDK_CONFIG}" for spec in SPECS.values())
 
 
 @dataclass(frozen=True)
@@ -90,7 +116,18 @@ def load_components(root: Path, names: Mapping[str, str] | None = None) -> dict[
             spec, names.get(key, name), version, str(settings.get("author", "")),
             str(publish.get("bucket", "")), str(publish.get("region", "")),
         )
+    _check_one_destination(components)
     return components
+
+
+def _check_one_destination(components: Mapping[str, Component]) -> None:
+    """ggctl publishes every component to one bucket in one region: two GDK projects naming two is an error."""
+    destinations = {(c.bucket_prefix, c.region): c for c in components.values()}
+    if len(destinations) > 1:
+        named = ", ".join(f"{c.spec.gdk_dir}/{GDK_CONFIG} has {bucket!r} in {region!r}"
+                          for (bucket, region), c in destinations.items())
+        raise GgctlError(f"publish.bucket and publish.region differ ({named}); ggctl publishes all components "
+                         "to one bucket in one region: make them agree")
 
 
 def select(components: Mapping[str, Component], keys: Sequence[str]) -> list[Component]:

@@ -35,8 +35,6 @@ SECRET_ARN_KEYS = {COUNTER.key: ("influx_token_secret_arn",), GRABBER.key: ("rts
 #: Secret ARN keys a component reads from its environment rather than over IPC configuration: the grabber's
 #: container sees no component configuration, so its Run step passes the ARN (gst_grabber/secrets.py).
 SECRET_ARN_ENV = {GRABBER.key: {"GRABBER_RTSP_SECRET_ARN": "rtsp_secret_arn"}}
-#: Counter Settings the recipe fixes: Run passes --publish ipc; the nucleus sets AWS_IOT_THING_NAME.
-COUNTER_FIXED_KEYS = ("publish", "thing_name")
 #: Placeholders of the topic template.
 TOPIC_FIELDS = ("thing", "camera")
 #: What a Java nucleus (2.6.0 and later) reads specially in any accessControl resource: it refuses a policy
@@ -101,7 +99,7 @@ def counter_cameras(configuration: Mapping[str, Any]) -> list[Any]:
     from count_people.config import Settings
     from count_people.errors import UserError
 
-    names = {key.name for key in Settings.options()} - set(COUNTER_FIXED_KEYS)
+    names = {key.name for key in Settings.options() if key.metadata.get("recipe", True)}  # not publish, thing_name
     try:
         settings = Settings().updated({k: v for k, v in configuration.items() if k in names},
                                       origin="counter configuration")
@@ -162,33 +160,13 @@ def access_control(name: str, configuration: Mapping[str, Any], key: str = COUNT
     return dict(sorted(policies.items()))
 
 
-def _config_value(value: Any) -> Any:
-    """A Settings default as a JSON configuration value that parses back to it."""
-    if value is None:
-        return ""
-    if isinstance(value, tuple):
-        return ",".join(map(str, value))
-    return value
+def check_counter_defaults(configuration: Mapping[str, Any]) -> None:
+    """The counter template's DefaultConfiguration (generated from its schema) is what the counter accepts."""
+    from count_people.config import configuration_errors
 
-
-def counter_defaults(overrides: Mapping[str, Any]) -> dict:
-    """Every counter Settings key (bar COUNTER_FIXED_KEYS) with its default, then the template's overrides."""
-    from count_people.config import Settings
-    from count_people.errors import UserError
-
-    defaults = Settings()
-    names = [key.name for key in Settings.options() if key.name not in COUNTER_FIXED_KEYS]
-    configuration = {name: _config_value(getattr(defaults, name)) for name in names}
-    configuration.update(overrides)
-    try:
-        parsed = defaults.updated({k: configuration[k] for k in names}, origin="counter recipe DefaultConfiguration")
-    except UserError as exc:
-        raise GgctlError(str(exc)) from None
-    for name in set(names) - set(overrides):
-        if getattr(parsed, name) != getattr(defaults, name):
-            raise GgctlError(f"counter default of {name} does not survive as configuration; "
-                             "extend render._config_value")
-    return configuration
+    errors = configuration_errors(dict(configuration), "counter recipe DefaultConfiguration")
+    if errors:
+        raise GgctlError(errors[0])
 
 
 def default_configuration(root: Path, component: Component, secrets: bool = False,
@@ -203,7 +181,7 @@ def default_configuration(root: Path, component: Component, secrets: bool = Fals
     if secrets:
         configuration.update({key: "" for key in SECRET_ARN_KEYS[component.key]})
     if component.key == COUNTER.key:
-        configuration = counter_defaults(configuration)
+        check_counter_defaults(configuration)
         for key in models or {}:
             configuration.pop(key, None)
         configuration["accessControl"] = access_control(component.name, configuration)

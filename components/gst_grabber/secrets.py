@@ -17,7 +17,7 @@ The secret's value is either
 In a Docker container the nucleus's IPC socket and the component's token reach the grabber as the Greengrass
 developer guide describes ("Run a Docker container", section "Use interprocess communication in Docker
 container components": the socket mounted, ``SVCUID`` and ``AWS_GG_NUCLEUS_DOMAIN_SOCKET_FILEPATH_FOR_COMPONENT``
-passed with ``-e``); recipes/com.example.gst-grabber.yaml does so only when an ARN is configured.
+passed with ``-e``); recipes/gst_grabber/recipe.yaml does so only when an ARN is configured.
 Nucleus lite has no ``GetSecretValue``: the grabber then stops with one line and a non-zero exit. There the
 same value can come from a file on the device instead (``GRABBER_RTSP_SECRET_FILE``, mode 0400 or 0600, owned by
 the component user, put there when the device is set up): it is neither in a deployment nor in ``docker inspect``.
@@ -34,7 +34,7 @@ import time
 from typing import Any, Mapping
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from gst_grabber.config import OPTIONS, ConfigError, GrabberConfig
+from gst_grabber.config import RTSP_URL, ConfigError, GrabberConfig
 from gst_grabber.masking import mask_url
 
 SECRET_ARN_ENV = "GRABBER_RTSP_SECRET_ARN"
@@ -46,7 +46,6 @@ TOKEN_ENV = "SVCUID"
 CONNECT_TIMEOUT_S = 5.0
 REQUEST_TIMEOUT_S = 10.0
 CONNECT_ATTEMPTS = 3
-_parse_url = next(opt.parse for opt in OPTIONS if opt.field == "url")
 _FORMATS = 'a JSON object {"username": ..., "password": ...} or a whole rtsp:// URL'
 _LITE_HINT = ("deploy aws.greengrass.SecretManager with this ARN in its cloudSecrets (ggctl deploy does); "
               "nucleus lite has no GetSecretValue: there use rtsp_secret_file (a 0400 file on the device) or "
@@ -74,7 +73,7 @@ def url_with_secret(url: str, secret: str, origin: str) -> str:
         raise SecretError(f"secret {origin} holds a whole camera URL and rtsp_url is set too ({mask_url(url)}): "
                           "leave rtsp_url empty, or store {\"username\", \"password\"} in the secret")
     try:
-        return _parse_url(text)
+        return RTSP_URL(text)
     except ValueError as exc:
         raise SecretError(f"secret {origin}: the URL in it is invalid: {exc}") from None
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import yaml
 from frame_handoff import status_path
+from frame_handoff.cameras import IDENTIFIER
 from gst_grabber.emulator import TEST_PATTERN
 
 from local_stack.services import Service, StackError, free_port, mosquitto_command, port_open
@@ -29,8 +30,6 @@ from local_stack.services import Service, StackError, free_port, mosquitto_comma
 log = logging.getLogger("local_stack")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-#: A camera id the counter and grabber accept (count_people.config.IDENTIFIER).
-CAMERA_ID = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 RTSP_SCHEMES = ("rtsp://", "rtsps://")
 
 
@@ -64,7 +63,7 @@ def camera_sources(texts: list[str], taken: tuple[str, ...] = ()) -> list[Camera
     ids = list(taken)
     for text in texts:
         head, sep, rest = text.partition("=")
-        explicit = bool(sep) and CAMERA_ID.fullmatch(head) is not None and not head.startswith(RTSP_SCHEMES)
+        explicit = bool(sep) and IDENTIFIER.fullmatch(head) is not None and not head.startswith(RTSP_SCHEMES)
         source = rest if explicit else text
         if explicit:
             camera_id = head

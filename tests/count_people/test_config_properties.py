@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import math
 
-from count_people.config import IDENTIFIER, Settings, read_config_file
+from count_people.config import Settings, read_config_file
 from count_people.errors import UserError
+from frame_handoff.cameras import IDENTIFIER
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 
 import pytest
-from count_people import config
-from count_people.config import Settings, environment_settings, load_settings
+from count_people.config import Settings, load_settings, settings
+from count_people.config.loader import environment_settings
 from count_people.errors import UserError
 
 
 @pytest.fixture(autouse=True)
 def _warn_again(monkeypatch):
-    monkeypatch.setattr(config, "_warned_frame_keys", set())
+    monkeypatch.setattr(settings, "_warned_frame_keys", set())
 
 
 def test_frame_keys_convert_at_the_cameras_max_fps_else_at_25_fps():
@@ -34,8 +34,8 @@ def test_frame_keys_work_from_every_source_and_per_camera(tmp_path):
     assert "tracker_lost_frames" in environment_settings({"COUNT_PEOPLE_TRACKER_LOST_FRAMES": "50"})
     settings = load_settings({}, {"COUNT_PEOPLE_TRACKER_LOST_FRAMES": "50"})
     assert settings.tracker_lost_s == 2.0
-    cameras = Settings().updated({"cameras": [{"id": "a", "max_fps": 2, "count_hold_frames": 1}]})
-    assert cameras.camera_settings()[0].count_hold_s == 0.5
+    cameras = Settings().updated({"cameras": [{"id": "a", "max_fps": 2, "tracker_lost_frames": 1}]})
+    assert cameras.camera_settings()[0].tracker_lost_s == 0.5
 
 
 def test_frame_flags_still_parse_but_are_not_offered():
@@ -54,3 +54,7 @@ def test_a_bad_frame_value_names_the_key():
 
 def test_no_option_counts_in_frames():
     assert not [f.name for f in Settings.options() if f.name.endswith("_frames") and f.name != "calibration_frames"]
+
+
+def test_a_frame_key_nested_in_its_section_is_read_too():
+    assert Settings().updated({"tracking": {"tracker_lost_frames": 50}}).tracker_lost_s == 2.0

@@ -191,6 +191,8 @@ def test_a_deployment_with_an_invalid_value_is_refused_by_validation(tmp_path, f
         assert not refused.succeeded
         assert "bad value for threshold: 5.0 is outside 0.0..1.0" in refused.message, refused.message
         assert ipc.server.configuration.data["threshold"] == 0.0, "nothing merged"
+        deep = ipc.server.deploy({"lines": "[" * 5000 + "]" * 5000}, timeout=10)  # issue 23: was no report at all
+        assert not deep.succeeded and "bad value for lines: nested deeper than 12 levels" in deep.message, deep.message
         accepted = ipc.server.deploy({"threshold": 0.7}, timeout=10)
         assert accepted.succeeded, accepted.message
         wait_for(lambda: counter.settings.threshold == 0.7, 30, what="the accepted deployment applied")

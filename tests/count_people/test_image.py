@@ -30,7 +30,7 @@ def build_context(tmp_path: Path) -> Path:
 def test_counter_image_builds_and_counts(docker_engine, tmp_path, frame_bgr):
     model_args = body_model_args()
     context = build_context(tmp_path)
-    seconds = docker_engine.build(context, context / "docker" / "counter" / "Dockerfile", TAG)
+    seconds = docker_engine.build(context, context / "docker" / "count_people" / "Dockerfile", TAG)
     print(f"counter image: built in {seconds:.0f} s, {docker_engine.image_size(TAG) / 2**20:.0f} MiB")
     frames = tmp_path / "frames"
     frames.mkdir()

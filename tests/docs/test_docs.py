@@ -20,6 +20,8 @@ DOCS = REPO_ROOT / "docs"
 README = REPO_ROOT / "README.md"
 #: Markdown links and images: ``[text](target)`` and ``![alt](target)``; the target up to a space or ``)``.
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
+#: A repository path named in prose or commands: a top-level folder, then a file or folder name.
+REPO_PATH = re.compile(r"(?<![\w./-])((?:components|recipes|docker|scripts|tests|docs)/[\w./-]*[\w/])")
 
 
 def build(site: Path) -> subprocess.CompletedProcess[str]:
@@ -79,3 +81,12 @@ def test_readme_links_resolve_and_lead_into_the_docs():
     assert "docs/content/getting-started.md" in links, "README.md must lead to the getting-started page"
     hidden = [link for link in links if link.endswith(".md") and link not in site_sources()]
     assert not hidden, f"README.md links to pages the site does not show: {hidden}"
+
+
+def test_every_repository_path_the_pages_name_exists():
+    """A moved file leaves no stale path in a command or a sentence (links are checked by mkdocs and above)."""
+    pages = [README, *(DOCS / config()["docs_dir"]).rglob("*.md")]
+    stale = sorted({f"{page.relative_to(REPO_ROOT)}: {path}" for page in pages
+                    for path in REPO_PATH.findall(page.read_text(encoding="utf-8"))
+                    if "NAME" not in path and not (REPO_ROOT / path).exists()})
+    assert not stale, f"paths that do not exist: {stale}"

@@ -16,7 +16,7 @@ from gst_plugins_support import env_without
 from support import REPO_ROOT, shared_path
 
 DOCTOR = Path(sys.executable).parent / "people-counter"
-BODY_CONFIG = REPO_ROOT / "examples/yolo-fastest-body.yaml"
+BODY_CONFIG = REPO_ROOT / "docs/examples/yolo-fastest-body.yaml"
 TMPFS = Path("/dev/shm")
 
 

@@ -15,7 +15,6 @@ import shutil
 import socket
 import ssl
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import yaml
 from ggctl import build, host_ca
 from ggctl.cli import main
 from ggctl.project import GRABBER, load_components
-from ggctl_support import ROOT
+from ggctl_support import ROOT, gdk_built, gdk_component_build, project_copy
 
 pytestmark = pytest.mark.docker
 
@@ -144,24 +143,21 @@ def intercepted_by_a_host_ca() -> bool:
 
 def test_gdk_custom_build_command_works_behind_the_proxy_and_leaves_no_ca_in_the_image(docker_engine, capsys,
                                                                                        tmp_path: Path) -> None:
-    """GDK's custom build as `gdk component build` runs it: the command in docker/grabber/gdk-config.json, from
-    that folder, no flags. Behind an intercepting proxy only the host's added CAs get pip through."""
-    project = tmp_path / "project"
-    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "build", "greengrass-build", "__pycache__", "*.egg-info", ".*_cache", "node_modules"))
+    """`cd recipes/gst_grabber && gdk component build`: GDK finds its project there and runs the custom build
+    command as is, no flags. Behind an intercepting proxy only the host's added CAs get pip through."""
+    project = project_copy(tmp_path / "project")
     folder = project / GRABBER.gdk_dir
-    (settings,) = json.loads((folder / "gdk-config.json").read_text())["component"].values()
-    command = settings["build"]["custom_build_command"]
-    env = {**os.environ, **docker_engine.env, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env = {**os.environ, **docker_engine.env}
     env.pop("DOCKER_BUILDKIT", None)  # as a user's shell has it: docker picks its builder
     start = time.monotonic()
-    result = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=1500)
+    result = gdk_component_build(folder, env)
     assert result.returncode == 0, result.stdout + result.stderr
     with capsys.disabled():
         print(f"\ngdk custom build of the grabber: {time.monotonic() - start:.1f} s")
     grabber = load_components(project)[GRABBER.key]
-    placed = folder / build.GDK_BUILD_DIR / "artifacts" / grabber.name / grabber.version
-    assert [path.name for path in placed.iterdir()] == [build.grabber_file("amd64")]
+    recipe, artifacts = gdk_built(folder)
+    assert artifacts == [build.grabber_file("amd64")]
+    assert recipe["ComponentName"] == grabber.name
 
     # The CAs were a build argument of the pip stage only: not in the image's history, no file of it holds one.
     history = docker_engine.run("image", "history", "--no-trunc", grabber.image).stdout

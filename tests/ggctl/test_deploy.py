@@ -235,6 +235,7 @@ def test_status_of_a_group_shows_its_current_deployment(aws: Aws, components: di
 
 @pytest.mark.parametrize(("text", "message"), [
     ("count_people: {thresold: 0.5}", "unknown or ggctl-managed key thresold"),
+    ("count_people: {detection: {thresold: 0.5}}", "unknown or ggctl-managed key thresold"),
     ("count_people: {accessControl: {}}", "unknown or ggctl-managed key accessControl"),
     ("count_people: {threshold: 2}", "bad value for threshold"),
     ("gst-grabber: {rtsp_url: 'http://x'}", "bad value for rtsp_url (hidden"),
@@ -246,6 +247,14 @@ def test_bad_configuration_fails_before_any_call(aws: Aws, components: dict, tmp
                                                  message: str) -> None:
     with Stubber(aws.greengrass()), pytest.raises(GgctlError, match=message.replace("(", r"\(")):
         commands.run_deploy(context(aws, components, tmp_path, []), "thing/x", write_config(tmp_path, text), {}, None)
+
+
+def test_a_counter_section_is_deployed_as_its_flat_keys(components: dict) -> None:
+    from ggctl import configuration
+
+    merge = {"detection": {"threshold": 0.6}, "publishing": {"topic": "shop/{thing}/{camera}"}, "max_fps": 2}
+    assert configuration.checked_merge(ROOT, components[COUNTER.key], merge) == {
+        "threshold": 0.6, "topic": "shop/{thing}/{camera}", "max_fps": 2}
 
 
 def test_bad_target_and_device_status(aws: Aws, components: dict, tmp_path: Path) -> None:

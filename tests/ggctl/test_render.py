@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
-import shutil
 import zipfile
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from ggctl import build, render
 from ggctl.errors import GgctlError
 from ggctl.models import ModelFiles
 from ggctl.project import COUNTER, GRABBER, load_components
-from ggctl_support import RECIPE_SCHEMA, ROOT, fake_grabber
+from ggctl_support import RECIPE_SCHEMA, ROOT, fake_grabber, gdk_built, gdk_component_build, project_copy
 
 BUCKET = "people-counter-artifacts-eu-west-1-123456789012"
 #: Recipe variables the nucleus resolves in lifecycle scripts (besides configuration:/KEY), with the Java nucleus
@@ -157,7 +156,7 @@ def test_counter_configuration_holds_every_setting(recipes: dict) -> None:
     from count_people.greengrass import GREENGRASS_KEYS
 
     defaults = recipes[COUNTER.key]["ComponentConfiguration"]["DefaultConfiguration"]
-    settings_keys = {f.name for f in Settings.options()} - set(render.COUNTER_FIXED_KEYS)
+    settings_keys = {f.name for f in Settings.options()} - {"publish", "thing_name"}  # Run step, device
     recipe_only = set(defaults) - settings_keys
     assert settings_keys <= set(defaults)
     # The counter reads this configuration over IPC and must ignore exactly the recipe's own keys.
@@ -170,20 +169,22 @@ def test_counter_configuration_holds_every_setting(recipes: dict) -> None:
 
 
 def test_grabber_configuration_holds_every_option(recipes: dict) -> None:
-    from gst_grabber.config import OPTIONS, GrabberConfig
+    from frame_handoff.keys import config_key, parse_key
+    from gst_grabber.config import OPTIONS, GrabberConfig, env_var
 
     recipe = recipes[GRABBER.key]
     defaults = recipe["ComponentConfiguration"]["DefaultConfiguration"]
     run = recipe["Manifests"][0]["Lifecycle"]["Run"]
     config_defaults = GrabberConfig(url="")
     for option in OPTIONS:
-        if option.env in GRABBER_FIXED_ENV:
+        if env_var(option) in GRABBER_FIXED_ENV:
             continue
-        key = "rtsp_url" if option.field == "url" else option.field
-        assert run["Setenv"][option.env] == f"{{configuration:/{key}}}"
-        assert f"-e {option.env} " in run["Script"] + " "  # passed by name: the value stays off argv
+        key = config_key(option)
+        assert run["Setenv"][env_var(option)] == f"{{configuration:/{key}}}"
+        assert f"-e {env_var(option)} " in run["Script"] + " "  # passed by name: the value stays off argv
         if key != "rtsp_url":
-            assert str(option.parse(str(defaults[key]))).lower() == str(getattr(config_defaults, option.field)).lower()
+            parsed = parse_key(option, str(defaults[key]))
+            assert str(parsed).lower() == str(getattr(config_defaults, option.name)).lower()
     assert defaults["rtsp_url"] == ""  # never a literal camera password in the recipe
     script = run["Script"]
     assert "--rm" in script and "--restart" not in script and '--user "$(id -u):$(id -g)"' in script
@@ -232,25 +233,22 @@ def test_counter_zip_is_reproducible_and_complete(tmp_path: Path, components: di
         assert not line.strip() or line.startswith("#") or "==" in line, f"unpinned requirement {line!r}"
 
 
-def test_gdk_custom_build_layout(tmp_path: Path) -> None:
-    """`ggctl build --gdk` leaves what `gdk component publish` reads: artifacts/NAME/VERSION and the recipe."""
-    root = tmp_path / "repo"
-    for path in ("recipes", "components/count_people", "docker/grabber"):
-        shutil.copytree(ROOT / path, root / path, symlinks=True,
-                        ignore=shutil.ignore_patterns("__pycache__", "greengrass-build"))
-    for path in ("gdk-config.json", "recipe.yaml"):
-        (root / path).symlink_to(ROOT / path) if path.endswith(".json") else (root / path).symlink_to(
-            "recipes/com.example.count_people.yaml")
-    components = load_components(root)
-    counter = components[COUNTER.key]
-    built, errors = build.build_all(root, components, [counter], root / "build/ggctl", gdk=True, report=print)
-    assert not errors
-    gdk = root / "greengrass-build"
-    artifact = gdk / "artifacts" / counter.name / counter.version / "count_people.zip"
-    assert build.sha256_file(artifact) == built[0].sha256
-    recipe = yaml.safe_load((gdk / "recipes" / "com.example.count_people.yaml").read_text())
+def test_gdk_component_build_of_the_counter_from_its_recipes_folder(tmp_path: Path) -> None:
+    """`cd recipes/count_people && gdk component build`: GDK finds its project there, the custom build leaves
+    what `gdk component publish` reads (the recipe under recipe.yaml, the ZIP under NAME/VERSION)."""
+    project = project_copy(tmp_path / "project")
+    folder = project / COUNTER.gdk_dir
+    result = gdk_component_build(folder)
+    assert result.returncode == 0, result.stdout + result.stderr
+    counter = load_components(project)[COUNTER.key]
+    recipe, artifacts = gdk_built(folder)
+    assert artifacts == [COUNTER.artifact]
     assert recipe["ComponentName"] == counter.name
-    assert recipe["Manifests"][0]["Artifacts"][0]["URI"] == f"s3://BUCKET_NAME/{counter.name}/1.0.0/count_people.zip"
+    uri = f"s3://{build.GDK_BUCKET}/{counter.name}/{counter.version}/{COUNTER.artifact}"
+    assert recipe["Manifests"][0]["Artifacts"][0]["URI"] == uri  # GDK's placeholder: publish names the bucket
+    archive = zipfile.ZipFile(folder / build.GDK_BUILD_DIR / "artifacts" / counter.name / counter.version
+                              / artifacts[0])
+    assert not {"recipe.yaml", "gdk-config.json"} & set(archive.namelist())  # the GDK project is not in the ZIP
 
 
 def test_secrets_build_declares_the_secret_manager_and_the_arn_keys(built: Path, components: dict) -> None:

@@ -1,4 +1,4 @@
-"""The grabber image: built offline from docker/grabber/Dockerfile, run as non-root, frames from the emulator."""
+"""The grabber image: built offline from docker/gst_grabber/Dockerfile, run as non-root, frames from the emulator."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import time
 
 import pytest
 from ggctl import host_ca
+from ggctl.project import GRABBER
 from grabber_support import PASSWORD, PASSWORD_URL, count_frames, frame_id, require_gstreamer
 from support import REPO_ROOT, wait_for
 
@@ -22,7 +23,7 @@ def test_image_runs_as_non_root_and_writes_frames(capsys, docker_engine, emulato
     # The plain `docker build` of docs/content/how-to/cameras.md, with the CAs `ggctl build` passes (so both share
     # the layer cache).
     build_args = host_ca.with_host_certificates({"BASE_IMAGE": "debian:bookworm-slim"}, host_ca.host_certificates())
-    build_s = docker_engine.build(REPO_ROOT / "components", REPO_ROOT / "docker/grabber/Dockerfile", IMAGE, build_args)
+    build_s = docker_engine.build(REPO_ROOT / "components", REPO_ROOT / GRABBER.dockerfile, IMAGE, build_args)
     size_mb = docker_engine.image_size(IMAGE) / 1e6
     user = docker_engine.run("image", "inspect", "--format", "{{.Config.User}}", IMAGE).stdout.strip()
     assert user and user not in ("0", "root")

@@ -59,8 +59,8 @@ def test_command_line_overrides_environment_over_defaults():
     [
         ({}, "no camera URL"),
         ({"GRABBER_RTSP_URL": "http://admin:Pa55@cam/x"}, "'http://admin:***@cam/x' is invalid"),
-        ({"GRABBER_RTSP_URL": URL, "GRABBER_CODEC": "vp8"}, "GRABBER_CODEC='vp8' is invalid: must be one of h264"),
-        ({"GRABBER_RTSP_URL": URL, "GRABBER_JPEG_QUALITY": "101"}, "must be between 1 and 100"),
+        ({"GRABBER_RTSP_URL": URL, "GRABBER_CODEC": "vp8"}, "GRABBER_CODEC='vp8' is invalid: expected one of h264"),
+        ({"GRABBER_RTSP_URL": URL, "GRABBER_JPEG_QUALITY": "101"}, "101 is outside 1..100"),
         ({"GRABBER_RTSP_URL": URL, "GRABBER_OUTPUT_NAME": "a/b.jpg"}, "plain file name"),
         ({"GRABBER_RTSP_URL": URL, "GRABBER_BACKOFF_MAX_S": "0.5"}, "BACKOFF_MAX_S must be >="),
     ],

@@ -36,7 +36,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("video", help="video file served by the camera emulator")
     parser.add_argument("--seconds", type=int, default=60, help="sampling window once counts flow")
-    parser.add_argument("--grabber-fps", type=int, default=5, help="GRABBER_MAX_FPS (docker-compose.yml: 5)")
+    parser.add_argument("--grabber-fps", type=int, default=5, help="GRABBER_MAX_FPS (docker/compose.yaml: 5)")
     args, counter_args = parser.parse_known_args()
     with tempfile.TemporaryDirectory() as workdir:
         stack = LocalStack(StackOptions([args.video], counter_args, args.grabber_fps, workdir=Path(workdir)))

@@ -23,7 +23,7 @@ from count_people.config import load_settings
 from count_people.errors import UserError
 from count_people.observability.server import PUBLIC_PATHS
 from frame_handoff import DEFAULT_FRAME_DIR, DEFAULT_FRAME_PATH, RUNNING, STOPPED, status_path
-from ggctl.project import GRABBER
+from ggctl.project import COUNTER, GRABBER
 from gst_grabber.config import ConfigError, load_config
 from gst_grabber.status import GrabberStatus, write_atomic
 from gst_grabber.supervisor import build_parser_with_cameras
@@ -31,10 +31,11 @@ from gst_grabber.supervisor import build_parser_with_cameras
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "content" / "how-to" / "kubernetes.md"
 MANIFESTS = ROOT / "docker" / "kubernetes"
+COMPOSE = "docker/compose.yaml"
 #: The oldest Kubernetes release the manifests are for (every field used is GA there).
 KUBERNETES_VERSION = "1.27.0"
 #: Containers running an image built here, and the folder of its Dockerfile.
-BUILT = {"grabber": "grabber", "counter": "counter", "emulator": "emulator"}
+BUILT = {"grabber": GRABBER.folder, "counter": COUNTER.folder, "emulator": "emulator"}
 #: Environment variables that hold credentials: only ever from a Secret.
 SECRET_ENV = re.compile(r"TOKEN|PASSWORD|SECRET|RTSP_URL")
 #: Values in place of a Secret's, to run the code's own parsing over a container's environment.
@@ -77,7 +78,7 @@ def built_images() -> dict[str, str]:
 
 
 def compose() -> Doc:
-    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return yaml.safe_load((ROOT / COMPOSE).read_text())
 
 
 def image_problems(docs: list[Doc]) -> list[str]:
@@ -90,7 +91,7 @@ def image_problems(docs: list[Doc]) -> list[str]:
             if image.split(":")[0] != expected:
                 found.append(f"{name}: image {image} is not {expected}, what docker/{BUILT[name]}/Dockerfile builds")
         elif image not in third_party:
-            found.append(f"{name}: image {image} is not one docker-compose.yml runs ({', '.join(sorted(third_party))})")
+            found.append(f"{name}: image {image} is not one {COMPOSE} runs ({', '.join(sorted(third_party))})")
     return found
 
 
@@ -194,7 +195,7 @@ def test_every_manifest_validates_offline_against_the_kubernetes_schemas(docs):
 
 def test_every_image_port_env_key_secret_and_config_file_exists(docs):
     assert problems(docs) == []
-    assert built_images()["grabber"] == GRABBER.key, "the grabber image is the one ggctl builds"
+    assert built_images()[GRABBER.folder] == GRABBER.key, "the grabber image is the one ggctl builds"
     assert {name for _, c in containers(docs) for name in [c["name"]]} >= {*BUILT, "prometheus", "influxdb",
                                                                           "node-exporter", "cadvisor"}
 
@@ -209,7 +210,7 @@ def test_every_image_port_env_key_secret_and_config_file_exists(docs):
     (lambda d: container(d, "grabber")[1]["env"].append({"name": "GRABBER_OUTPUT_DIR", "value": "/data"}),
      "grabber: output_dir /data is not on the frames volume"),
     (lambda d: container(d, "prometheus")[1].update(image="prom/prometheus:v9"),
-     "prometheus: image prom/prometheus:v9 is not one docker-compose.yml runs"),
+     "prometheus: image prom/prometheus:v9 is not one docker/compose.yaml runs"),
     (lambda d: container(d, "counter")[1].update(image="people-counter:latest"),
      "counter: image people-counter:latest is not count-people"),
     (lambda d: container(d, "counter")[1]["env"].append({"name": "COUNT_PEOPLE_HTTP_TOKEN", "value": "x"}),

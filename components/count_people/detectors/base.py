@@ -15,7 +15,6 @@ from count_people.detectors.catalog import catalog_defaults
 from count_people.errors import UserError
 
 #: Field metadata of a detector config key that applies to a loaded network (no reload needed).
-LIVE = {"live": True}
 
 ConfigT = TypeVar("ConfigT", bound="DetectorConfig")
 DetectorT = TypeVar("DetectorT", bound="Detector")
@@ -34,13 +33,13 @@ class Detection:
 class DetectorConfig:
     """The part of ``Settings`` a backend reads, typed and frozen; fields are named like the Settings keys.
 
-    Fields marked ``LIVE`` apply to a loaded network; a change of any other field (or of the
-    backend) loads a new detector beside the running one.
+    Whether a change of a field applies to the loaded network or loads a new one beside it is declared with
+    the key (``Part.MODEL`` in count_people/config/settings.py), for every backend alike.
     """
 
     model: str
-    threshold: float = dataclasses.field(metadata=LIVE)
-    classes: tuple[str, ...] = dataclasses.field(metadata=LIVE)
+    threshold: float
+    classes: tuple[str, ...]
 
     @classmethod
     def from_settings(cls: type[ConfigT], settings: Settings) -> ConfigT:
@@ -48,12 +47,6 @@ class DetectorConfig:
         values = {f.name: getattr(settings, f.name) for f in dataclasses.fields(cls)}
         values.update({key: value for key, value in catalog_defaults(settings).items() if key in values})
         return cls(**values)
-
-    @classmethod
-    def reload_keys(cls) -> frozenset[str]:
-        """Settings keys whose change needs a new detector."""
-        fixed = {f.name for f in dataclasses.fields(cls) if not f.metadata.get("live")}
-        return frozenset({"detector", "model_defaults"} | fixed)
 
 
 class Detector(ABC):

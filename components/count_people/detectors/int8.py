@@ -13,13 +13,13 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from count_people.detectors.base import LIVE, DetectorConfig
+from count_people.detectors.base import DetectorConfig
 from count_people.errors import UserError
 
 log = logging.getLogger("count_people.detectors.int8")
@@ -35,11 +35,11 @@ class QuantizableConfig(DetectorConfig):
     """The keys of a backend that can run INT8: the precision, and where calibration frames and the cache are."""
 
     precision: str
-    # Only read when an INT8 model is first made (then cached): no reload when they change.
-    model_cache: str = field(metadata=LIVE)
-    calibration_source: str = field(metadata=LIVE)
-    calibration_frames: int = field(metadata=LIVE)
-    source: str = field(metadata=LIVE)
+    # Only read when an INT8 model is first made (then cached): a change reloads nothing (Part.LIVE).
+    model_cache: str
+    calibration_source: str
+    calibration_frames: int
+    source: str
 
 
 def _file_digest(path: str) -> str:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import logging
 from abc import abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import cv2
 import numpy as np
 
-from count_people.detectors.base import LIVE, Detection, StagedDetector
+from count_people.detectors.base import Detection, StagedDetector
 from count_people.detectors.int8 import QuantizableConfig
 from count_people.detectors.yolo_layouts import PREPROCESSING, Preprocessing, candidates, check_layout, guess_layout
 from count_people.errors import UserError
@@ -124,13 +124,13 @@ class YoloConfig(QuantizableConfig):
     context: str
     threads: int
     output_layout: str
-    resize_mode: str = field(metadata=LIVE)
-    nms_threshold: float = field(metadata=LIVE)
-    # Only read when an INT8 model is first made (then cached): no reload when they change.
-    model_cache: str = field(metadata=LIVE)
-    calibration_source: str = field(metadata=LIVE)
-    calibration_frames: int = field(metadata=LIVE)
-    source: str = field(metadata=LIVE)
+    resize_mode: str
+    nms_threshold: float
+    # Only read when an INT8 model is first made (then cached): a change reloads nothing (Part.LIVE).
+    model_cache: str
+    calibration_source: str
+    calibration_frames: int
+    source: str
 
 
 class YoloDetector(StagedDetector):

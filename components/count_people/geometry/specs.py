@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
+from frame_handoff.keys import load_text
 
 from count_people.geometry.plane import Point, self_intersects
 
@@ -41,12 +41,7 @@ class ZoneSpec:
 def _load(value: Any) -> Any:
     """Structured values come as-is from a config file; a flag or variable holds JSON (or YAML)."""
     if isinstance(value, str):
-        if not value.strip():
-            return {}
-        try:
-            return yaml.safe_load(value)
-        except yaml.YAMLError as exc:
-            raise ValueError(f"not valid JSON: {str(exc).splitlines()[0]}") from None
+        value = load_text(value)  # bounded size and depth, like every value from outside
     return {} if value is None else value
 
 

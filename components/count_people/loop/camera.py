@@ -7,10 +7,10 @@ import threading
 import time
 from dataclasses import dataclass
 
-from count_people.cadence import CADENCE_KEYS, create_cadence
+from count_people.cadence import create_cadence
 from count_people.comms import create_publisher
 from count_people.comms.base import Publisher
-from count_people.config import Settings
+from count_people.config import Part, Settings
 from count_people.detectors import Detector, create_detector, detector_config
 from count_people.frames import Frame, FrameSource, open_source
 from count_people.hooks import FrameHook
@@ -18,9 +18,6 @@ from count_people.message import build_message, encode_message
 from count_people.stats import FpsWindow, StatsLine
 
 log = logging.getLogger("count_people")
-
-SOURCE_KEYS = frozenset({"source", "poll_interval", "max_frame_pixels"})
-PUBLISHER_KEYS = frozenset({"publish", "qos", "queue_size", "local_pubsub"})
 
 
 @dataclass
@@ -79,17 +76,18 @@ class CountingLoop:
         changed = self.settings.changed_keys(new)
         if not changed and detector is None:
             return changed
+        parts = self.settings.changed_parts(new)
         if detector is None:
             config = detector_config(new)
-            if changed & config.reload_keys():
+            if Part.MODEL in parts:
                 detector = self.load_detector(new)
             else:
                 detector = self.detector.retuned(config)
                 detector.check_classes(new.classes)
         for hook in self.hooks:
             hook.reconfigure(new)
-        source = open_source(new) if changed & SOURCE_KEYS else None
-        publisher = create_publisher(new) if changed & PUBLISHER_KEYS else None
+        source = open_source(new) if Part.SOURCE in parts else None
+        publisher = create_publisher(new) if Part.PUBLISHER in parts else None
         with self.lock:
             old_source, old_publisher = self.source, self.publisher
             self.settings, self.detector = new, detector
@@ -99,7 +97,7 @@ class CountingLoop:
                 old_source.close()
             if publisher is not None:
                 self.publisher = publisher
-            if changed & CADENCE_KEYS:
+            if Part.CADENCE in parts:
                 self.cadence = create_cadence(new)
         if publisher is not None:
             threading.Thread(target=old_publisher.close, daemon=True).start()

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from count_people.config import Settings
+from count_people.config import Part, Settings
 from count_people.detectors import Detector, detector_config
 from count_people.detectors.precision import measure
 from count_people.errors import UserError
@@ -128,7 +128,7 @@ class MultiCameraLoop:
                 return changed
             cameras = {camera.camera_id: camera for camera in new.camera_settings()}
             detector = self.detector
-            if changed & detector_config(new).reload_keys():
+            if Part.MODEL in self.settings.changed_parts(new):
                 detector = CountingLoop.load_detector(new)
                 if new.precision == "auto":
                     threading.Thread(target=self._choose_precision, args=(new, detector), daemon=True,

@@ -24,7 +24,7 @@ from typing import Any, Sequence
 from urllib.parse import unquote, urlencode, urlsplit
 
 from count_people.backoff import Backoff
-from count_people.config import Settings
+from count_people.config import Part, Settings
 from count_people.detectors.base import Detection
 from count_people.frames.base import Frame
 from count_people.hooks import FrameHook
@@ -33,7 +33,6 @@ from count_people.observability import regions
 log = logging.getLogger("count_people.influx")
 
 MEASUREMENT_PREFIX = "counts_"
-INFLUX_KEYS = frozenset({"influx_url", "influx_db", "influx_org", "influx_token", "influx_buffer", "influx_interval"})
 #: Points per HTTP request; InfluxDB recommends 5000-10000.
 BATCH_POINTS = 5000
 #: HTTP statuses that mean "this batch can never be written": drop it instead of retrying forever.
@@ -213,7 +212,7 @@ class InfluxHook(FrameHook):
             self.writer.add(frame_points(message))
 
     def reconfigure(self, settings: Settings) -> None:
-        if self._settings.changed_keys(settings) & INFLUX_KEYS:
+        if Part.INFLUX in self._settings.changed_parts(settings):
             old, self.writer = self.writer, InfluxWriter(settings) if settings.influx_url else None
             if old is not None:
                 threading.Thread(target=old.close, daemon=True).start()

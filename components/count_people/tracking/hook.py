@@ -29,7 +29,7 @@ import time
 from collections import Counter
 from typing import Any, Sequence
 
-from count_people.config import Settings
+from count_people.config import Part, Settings
 from count_people.detectors.base import Detection
 from count_people.frames.base import Frame
 from count_people.hooks import FrameHook, LoopState
@@ -39,9 +39,9 @@ from count_people.tracking.state import StateWriter, check_writable, read_state
 from count_people.tracking.tracker import Tracker
 from count_people.tracking.zones import ZoneCounter
 
-TRACKER_KEYS = {"tracker_high_threshold", "tracker_match_iou", "tracker_lost_s", "tracker_confirm_s"}
-COUNT_KEYS = TRACKER_KEYS | {"count_from", "count_hold_s", "count_window_s", "threshold", "model", "model_defaults"}
-RELEVANT_KEYS = COUNT_KEYS | {"lines", "zones", "state_file", "counts_reset", "classes"}
+#: Keys whose change rebuilds what a message counts (the tracker's keys are Part.TRACKER's).
+COUNT_KEYS = frozenset({"count_from", "count_hold_s", "count_window_s", "tracker_high_threshold", "tracker_match_iou",
+                        "tracker_lost_s", "tracker_confirm_s", "threshold", "model", "params", "model_defaults"})
 
 
 def per_class(counts: Counter[str], classes: Sequence[str]) -> dict[str, int]:
@@ -157,19 +157,17 @@ class LinesAndZones(FrameHook):
                 self._writer.save(self._snapshot(self.settings))
 
     def reconfigure(self, settings: Settings) -> None:
-        changed = self.settings.changed_keys(settings)
-        if not changed & RELEVANT_KEYS:
-            return
-        if settings.lines and settings.state_file and "state_file" in changed:
+        parts = self.settings.changed_parts(settings)
+        if settings.lines and settings.state_file and settings.state_file != self.settings.state_file:
             check_writable(settings.state_file)
         with self._lock:
-            if changed & TRACKER_KEYS:
+            if Part.TRACKER in parts:
                 self.tracker = Tracker(tracker_params(settings))
-            if changed & COUNT_KEYS:
+            if self.settings.changed_keys(settings) & COUNT_KEYS:
                 self.counter = self._counter(settings)
-            current = self._snapshot(self.settings)
-            self._build_lines(settings, current)
-            self.zones = [ZoneCounter(spec) for spec in settings.zones]
+            if parts & {Part.TRACKER, Part.REGIONS}:  # a line counter holds tracker_lost_s
+                self._build_lines(settings, self._snapshot(self.settings))
+                self.zones = [ZoneCounter(spec) for spec in settings.zones]
             self.settings = settings
 
     def close(self) -> None:

@@ -9,6 +9,7 @@ import subprocess
 import time
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import pytest
 import yaml
@@ -40,11 +41,18 @@ def test_docker_compose_config_accepts_the_stack():
     docker = shutil.which("docker")
     if not docker or subprocess.run([docker, "compose", "version"], capture_output=True).returncode:
         pytest.skip("no `docker compose` here (scripts/setup.sh installs docker-compose and its plugin shim)")
-    result = subprocess.run([docker, "compose", "-f", str(REPO_ROOT / "docker-compose.yml"), "config"],
+    result = subprocess.run([docker, "compose", "-f", str(REPO_ROOT / "docker/compose.yaml"), "config"],
                             capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
     assert result.returncode == 0, result.stderr
     services = yaml.safe_load(result.stdout)["services"]
     assert {"prometheus", "alertmanager", "node-exporter", "cadvisor", "influxdb", "grafana"} <= set(services)
+    # Paths as compose resolves them (relative to docker/): every build and every mount of this repository exists.
+    paths = [Path(s["build"]["context"]) / s["build"]["dockerfile"] for s in services.values() if "build" in s]
+    for service in services.values():
+        for volume in service.get("volumes", []):
+            source = volume["source"] if isinstance(volume, dict) else volume.split(":")[0]
+            paths += [Path(source)] if source.startswith(str(REPO_ROOT)) else []
+    assert len(paths) > 3 and not [str(path) for path in paths if not path.exists()]
 
 
 @pytest.mark.shared
