@@ -7,6 +7,7 @@ weights (no pretrained ones here: the speed-up is meaningful, the agreement is n
 then once more with the cache it left (the choice is then read, not measured). Prints one JSON line per run.
 
     .venv/bin/python scripts/measure_precision_auto.py [--model ssd_512_resnet50_v1_voc] [--video V] [--timeout 600]
+        [--calibration-frames 50]
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def feed(video: Path, frame: Path, stop: threading.Event, fps: float = 5.0) -> N
 def run(args: argparse.Namespace, params: Path, cache: Path, frame: Path) -> dict:
     command = [sys.executable, "-m", "count_people", "--detector", "gluoncv", "--model", args.model,
                "--params", str(params), "--precision", "auto", "--source", str(frame),
-               "--calibration-source", str(args.video), "--model-cache", str(cache), "--publish", "stdout",
+               "--calibration-source", str(args.video), "--calibration-frames", str(args.calibration_frames),
+               "--model-cache", str(cache), "--publish", "stdout",
                "--stats-interval", "0", "--state-file", ""]
     started = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -95,6 +97,7 @@ def main() -> int:
     parser.add_argument("--model", default="ssd_512_resnet50_v1_voc")
     parser.add_argument("--video", type=Path, default=SHARED / "footage/TUD-Stadtmitte/TUD-Stadtmitte.mp4")
     parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--calibration-frames", type=int, default=50, help="INT8 calibration frames (as the key)")
     args = parser.parse_args()
     from count_people.detectors.gluoncv import save_untrained_params
 

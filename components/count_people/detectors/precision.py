@@ -7,12 +7,14 @@ each, and INT8 is chosen only when it is faster and its boxes agree with FP32's:
 matches (same label, IoU >= 0.5) of at least ``AGREEMENT_TOLERANCE`` over the probe frames. The
 result is cached per CPU model and model in ``model_cache``, so a restart decides at once.
 
-The counter never waits for this: it counts in FP32 from the start while ``measure`` runs on
-a background thread (``loop/scheduler.py``), then switches.
+The counter never waits for the slow part: it counts in FP32 from the start while ``measure``
+calibrates INT8 on a background thread (``loop/scheduler.py``), pauses for the few seconds of
+timing only (counting beside it would slow both and blur the ratio), then switches.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -22,7 +24,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import ContextManager, Sequence
 
 import numpy as np
 
@@ -122,9 +124,11 @@ def write_cached(path: Path, choice: PrecisionChoice) -> None:
     os.replace(temporary, path)
 
 
-def measure(settings: Settings, fp32: Detector) -> tuple[Detector | None, PrecisionChoice]:
+def measure(settings: Settings, fp32: Detector, exclusive: ContextManager | None = None
+            ) -> tuple[Detector | None, PrecisionChoice]:
     """The INT8 detector to switch to (None: stay on ``fp32``) and the choice; slow the first time on a CPU
-    model (INT8 calibration, then timing), a cache read afterwards."""
+    model (INT8 calibration, then timing), a cache read afterwards. The timing (seconds) runs inside
+    ``exclusive``, which pauses the counting so the two do not share the cores; the calibration does not."""
     entry_of = getattr(fp32, "int8_entry", None)
     cpu = cpu_model()
     if entry_of is None:
@@ -141,7 +145,8 @@ def measure(settings: Settings, fp32: Detector) -> tuple[Detector | None, Precis
     if cached is not None:
         return int8, cached
     frames = calibration_images(settings.calibration_source or settings.source, PROBE_FRAMES)
-    fp32_ms, int8_ms, agreed = time_both(fp32, int8, frames)
+    with exclusive or contextlib.nullcontext():
+        fp32_ms, int8_ms, agreed = time_both(fp32, int8, frames)
     if agreed < AGREEMENT_TOLERANCE:
         choice = PrecisionChoice("fp32", cpu, fp32_ms, int8_ms, agreed,
                                  f"INT8 boxes agree with FP32's at F1 {agreed:.2f} < {AGREEMENT_TOLERANCE}")

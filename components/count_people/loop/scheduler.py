@@ -58,6 +58,8 @@ class MultiCameraLoop:
         self.slots: dict[str, CameraSlot] = {}
         self._cond = threading.Condition()
         self._reconfiguring = threading.Lock()
+        #: Held per frame, and by precision auto's few seconds of timing (the counting pauses for them).
+        self._probing = threading.Lock()
         self._running = False
         self._warned_at = time.monotonic()
         for camera in settings.camera_settings():
@@ -70,7 +72,7 @@ class MultiCameraLoop:
         """``precision: auto`` in the background: count on in FP32 meanwhile, then switch to what was measured."""
         started = time.monotonic()
         try:
-            int8, choice = measure(settings, fp32)
+            int8, choice = measure(settings, fp32, self._probing)
         except (UserError, OSError, RuntimeError, ValueError) as exc:
             log.warning("precision auto: could not measure INT8 (%s); staying on FP32", exc)
             return
@@ -202,7 +204,7 @@ class MultiCameraLoop:
                 slot, frame = picked
                 started = time.monotonic()
                 loop = slot.loop
-                with loop.lock:
+                with self._probing, loop.lock:
                     loop.process(frame)
                 slot.last_processed = started
                 slot.next_due = started + 1.0 / loop.settings.max_fps if loop.settings.max_fps > 0 else 0.0

@@ -75,6 +75,26 @@ def test_fp32_stays_when_int8_cannot_run_here(setup):
     assert detector is None and choice.precision == "fp32" and choice.speedup is None
 
 
+def test_the_timing_runs_inside_the_exclusive_section_and_the_calibration_does_not(setup, monkeypatch, tmp_path):
+    run, tmp = setup
+    inside = []
+
+    class Pause:
+        def __enter__(self):
+            inside.append(True)
+
+        def __exit__(self, *exc):
+            inside.append(False)
+
+    times = []
+    monkeypatch.setattr(precision, "time_both", lambda *a: times.append(inside[-1:]) or (10.0, 5.0, 1.0))
+    int8 = Fake(0.005, [PERSON], tmp)
+    monkeypatch.setattr(precision, "create_detector", lambda s: int8)
+    settings = Settings().updated({"model_cache": str(tmp_path / "other"), "source": "v.mp4"})
+    precision.measure(settings, Fake(0.02, [PERSON], tmp), Pause())
+    assert times == [[True]] and inside == [True, False]
+
+
 def test_agreement_is_the_f1_of_matching_boxes():
     moved = Detection("person", 0.9, (200.0, 10.0, 240.0, 110.0))
     assert precision.agreement([[PERSON]], [[PERSON]]) == 1.0

@@ -127,7 +127,7 @@ def test_precision_auto_counts_in_fp32_at_once_and_switches_when_measured(tmp_pa
 
     release = threading.Event()
 
-    def slow_measure(settings, fp32):
+    def slow_measure(settings, fp32, exclusive):
         release.wait(30)  # calibrating...
         int8 = fp32.retuned(fp32.config)
         int8.precision = "int8"
