@@ -76,7 +76,7 @@ def test_fp32_stays_when_int8_cannot_run_here(setup):
 
 
 def test_the_timing_runs_inside_the_exclusive_section_and_the_calibration_does_not(setup, monkeypatch, tmp_path):
-    run, tmp = setup
+    _, tmp = setup
     inside = []
 
     class Pause:
