@@ -10,13 +10,13 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 import cv2
 import numpy as np
 import paho.mqtt.client as mqtt
 import pytest
-from count_people.backoff import Backoff
+from count_people.comms.backoff import Backoff
 from count_people.comms.base import Publisher
 from local_stack.services import StackError, free_port, mosquitto_command, port_open
 
@@ -119,10 +119,20 @@ def body_model_args(threshold: float = 0.4) -> list[str]:
 
 
 def message_schema(name: str = "message") -> dict:
-    """One of the counter's JSON Schemas as shipped in the package (``message`` or ``summary``)."""
+    """One of the counter's JSON Schemas as shipped in the package (``message``, ``summary`` or ``event``)."""
     import count_people
 
     return json.loads((Path(count_people.__file__).parent / "schema" / f"{name}.schema.json").read_text())
+
+
+def schema_validator(name: str = "message") -> Any:
+    """A validator of one shipped schema that resolves references to the others (message -> event)."""
+    import jsonschema
+    from referencing import Registry, Resource
+
+    schemas = [message_schema(n) for n in ("message", "summary", "event")]
+    registry = Registry().with_resources((schema["$id"], Resource.from_contents(schema)) for schema in schemas)
+    return jsonschema.Draft202012Validator(message_schema(name), registry=registry)
 
 
 @contextlib.contextmanager

@@ -11,9 +11,11 @@ from abc import ABC, abstractmethod
 from typing import Any
 
 from count_people.config import Settings
+from count_people.stats import distribution
 
-#: Interval summaries (schema/summary.schema.json); per-frame messages are schema 2 (message.py).
-SUMMARY_SCHEMA_VERSION = 3
+#: Interval summaries (schema/summary.schema.json); per-frame messages are schema 3 (message.py).
+#: 4: optional ``areas`` and each zone's ``dwell`` (count_people/analytics).
+SUMMARY_SCHEMA_VERSION = 4
 
 class Cadence(ABC):
     """Turns the stream of per-frame messages into what is published."""
@@ -33,14 +35,17 @@ class EveryFrame(Cadence):
 
 
 def _state(message: dict[str, Any]) -> tuple:
-    """What 'changed' means: the counts, every line's totals, every zone's occupancy."""
+    """What 'changed' means: the counts, every line's totals, every zone's occupancy and completed visits,
+    every area's occupancy, and events (a frame that completed a visit or raised one is always sent)."""
     lines = {name: (line["in"], line["out"]) for name, line in message.get("lines", {}).items()}
-    zones = {name: zone["occupancy"] for name, zone in message.get("zones", {}).items()}
-    return repr(message["counts"]), repr(lines), repr(zones)
+    zones = {name: (zone["occupancy"], zone.get("dwell", {}).get("completed_s"))
+             for name, zone in message.get("zones", {}).items()}
+    areas = {name: area["occupancy"] for name, area in message.get("areas", {}).items()}
+    return repr(message["counts"]), repr(lines), repr(zones), repr(areas), repr(message.get("events"))
 
 
 class OnChange(Cadence):
-    """A message when the counts, line totals or zone occupancy changed, else one per ``heartbeat`` seconds.
+    """A message when the counts, line totals, zone or area occupancy changed, else one per ``heartbeat`` s.
 
     Line deltas cannot be lost: a frame with a crossing changes the totals, so it is always sent.
     """
@@ -60,10 +65,12 @@ class OnChange(Cadence):
 
 class Summary(Cadence):
     """One message per ``interval`` seconds: count min / max / mean per class, line deltas summed and the
-    latest totals, zone occupancy now and at most, frames and frame rate (schema/summary.schema.json)."""
+    latest totals, zone and area occupancy now and at most, the visits each zone completed (count, mean, p50,
+    p90, histogram in ``buckets``), frames and frame rate (schema/summary.schema.json)."""
 
-    def __init__(self, interval: float) -> None:
+    def __init__(self, interval: float, buckets: tuple[float, ...] = (30.0, 120.0, 600.0)) -> None:
         self.interval = interval
+        self.buckets = buckets
         self._reset(None)
 
     def _reset(self, now: float | None) -> None:
@@ -74,6 +81,8 @@ class Summary(Cadence):
         self._counts: dict[str, list[int]] = {}
         self._line_deltas: dict[str, dict[str, dict[str, int]]] = {}
         self._zone_max: dict[str, dict[str, int]] = {}
+        self._area_max: dict[str, dict[str, int]] = {}
+        self._visits: dict[str, list[float]] = {}
 
     def offer(self, message: dict[str, Any], now: float) -> list[dict[str, Any]]:
         if self._start is None:
@@ -89,10 +98,14 @@ class Summary(Cadence):
             for direction in ("in", "out"):
                 for label, n in line[f"{direction}_delta"].items():
                     sums[direction][label] = sums[direction].get(label, 0) + n
+        for field, peaks in (("zones", self._zone_max), ("areas", self._area_max)):
+            for name, region in message.get(field, {}).items():
+                peak = peaks.setdefault(name, {})
+                for label, n in region["occupancy"].items():
+                    peak[label] = max(peak.get(label, 0), n)
         for name, zone in message.get("zones", {}).items():
-            peak = self._zone_max.setdefault(name, {})
-            for label, n in zone["occupancy"].items():
-                peak[label] = max(peak.get(label, 0), n)
+            if "dwell" in zone:
+                self._visits.setdefault(name, []).extend(zone["dwell"]["completed_s"])
         if now - self._start < self.interval:
             return []
         return self._emit(now)
@@ -130,8 +143,14 @@ class Summary(Cadence):
             }
         if "zones" in last:
             summary["zones"] = {
-                name: {"occupancy": zone["occupancy"], "occupancy_max": self._zone_max.get(name, {})}
+                name: {"occupancy": zone["occupancy"], "occupancy_max": self._zone_max.get(name, {}), **(
+                    {"dwell": {**distribution(self._visits.get(name, []), self.buckets), "buckets": list(self.buckets),
+                               "longest_current_s": zone["dwell"]["longest_current_s"]}} if "dwell" in zone else {})}
                 for name, zone in last["zones"].items()
+            }
+        if "areas" in last:
+            summary["areas"] = {
+                name: {**area, "occupancy_max": self._area_max.get(name, {})} for name, area in last["areas"].items()
             }
         if "dropped" in last:
             summary["dropped"] = last["dropped"]
@@ -142,7 +161,7 @@ class Summary(Cadence):
 def create_cadence(settings: Settings) -> Cadence:
     """The cadence that ``settings.publish_mode`` names."""
     if settings.publish_mode == "summary":
-        return Summary(settings.summary_interval)
+        return Summary(settings.summary_interval, settings.dwell_buckets)
     if settings.publish_mode == "on_change":
         return OnChange(settings.heartbeat_interval)
     return EveryFrame()

@@ -1,7 +1,7 @@
 """``count-people``: run the counter (default), or a subcommand such as ``evaluate``/``bench``.
 
-The top of the package: the only module that wires features together. Its registries are
-explicit imports: ``HOOK_FACTORIES`` (features riding along each camera's loop) and ``SUBCOMMANDS``.
+The top of the package: the only module that wires features together. Its registry is
+``SUBCOMMANDS``; the features riding along each camera's loop are the services built in ``run``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import threading
 from typing import Callable, Sequence
 
 from count_people import __version__
+from count_people.analytics.hook import Analytics
 from count_people.arguments import add_settings_arguments, flags_from_args, settings_from_args, setup_logging
 from count_people.benchmark import main as bench_main
 from count_people.config import ENV_PREFIX
@@ -20,14 +21,8 @@ from count_people.errors import UserError
 from count_people.evaluation.calibrate import main as calibrate_main
 from count_people.evaluation.cli import main as evaluate_main
 from count_people.greengrass import GreengrassComponent
-from count_people.hooks import HookFactory
 from count_people.loop import MultiCameraLoop
 from count_people.observability.hub import Observability
-from count_people.tracking.hook import create_tracking_hooks
-
-#: Features riding along each camera's loop, in the order their hooks see each frame; observability
-#: (metrics, health, live view, InfluxDB) follows them, from the one HTTP server of the process.
-HOOK_FACTORIES: tuple[HookFactory, ...] = (create_tracking_hooks,)
 
 #: Subcommands besides the default ``run``: name -> function taking argv.
 SUBCOMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
@@ -64,7 +59,11 @@ def run(argv: Sequence[str]) -> int:
     settings = component.initial_settings() if component else settings_from_args(args)
     setup_logging(settings)
     observability = Observability(settings, component.notices if component else list)
-    loop = MultiCameraLoop(settings, (*HOOK_FACTORIES, observability.create_hooks), services=[observability])
+    # Each camera's hooks see a frame in this order: analytics (scheduled reset, tracking, areas, dwell, events),
+    # then observability (metrics, health, live view, InfluxDB) from the one HTTP server of the process.
+    analytics = Analytics(settings)
+    loop = MultiCameraLoop(settings, (analytics.create_hooks, observability.create_hooks),
+                           services=[analytics, observability])
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -24,7 +24,7 @@ import re
 import threading
 from typing import Any, Mapping
 
-from count_people.backoff import Backoff
+from count_people.comms.backoff import Backoff
 from count_people.comms.ipc import SEND_TIMEOUT_S, connect_ipc, greengrass_environment, rejection, require_ipc
 from count_people.config import GREENGRASS_KEYS, SECRET_KEYS, Settings, load_settings
 from count_people.errors import UserError

@@ -42,5 +42,5 @@ class LoopState(Protocol):
     frames_overtaken: int
 
 
-#: Builds a feature's hooks for a loop; the registry is ``cli.HOOK_FACTORIES``.
+#: Builds a feature's hooks for a loop (``Analytics.create_hooks``, ``Observability.create_hooks``; see ``cli.run``).
 HookFactory = Callable[[LoopState], Sequence[FrameHook]]

@@ -9,7 +9,8 @@ from count_people.config import IOT_CORE_MAX_PAYLOAD_BYTES
 from count_people.detectors.base import Detection
 
 #: 2: optional ``lines`` and ``zones`` (count_people/tracking/hook.py); optional ``dropped``.
-SCHEMA_VERSION = 2
+#: 3: optional ``areas``, ``events`` and each zone's ``dwell`` (count_people/analytics/hook.py).
+SCHEMA_VERSION = 3
 #: AWS IoT Core rejects larger payloads, and the Java nucleus before it.
 MAX_PAYLOAD_BYTES = IOT_CORE_MAX_PAYLOAD_BYTES
 

@@ -1,9 +1,12 @@
-"""Frame-rate over a sliding window and the periodic stats log line."""
+"""Frame-rate over a sliding window, the periodic stats log line, and summaries of durations."""
 
 from __future__ import annotations
 
+import bisect
 import collections
+import math
 import time
+from typing import Any, Sequence
 
 
 class FpsWindow:
@@ -54,3 +57,26 @@ class StatsLine:
         )
         self._reset(now)
         return line
+
+
+def percentile(ordered: Sequence[float], fraction: float) -> float:
+    """The nearest-rank percentile of an ascending, non-empty sequence (a value that occurred)."""
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def histogram(values: Sequence[float], bounds: Sequence[float]) -> list[int]:
+    """Counts per bucket: ``< bounds[0]``, ``bounds[0]..bounds[1]``, ..., ``>= bounds[-1]`` (len(bounds) + 1)."""
+    counts = [0] * (len(bounds) + 1)
+    for value in values:
+        counts[bisect.bisect_right(bounds, value)] += 1
+    return counts
+
+
+def distribution(values: Sequence[float], bounds: Sequence[float]) -> dict[str, Any]:
+    """Count, mean, p50, p90 and histogram of durations in seconds (a dwell-time summary; zeros when empty)."""
+    ordered = sorted(values)
+    if not ordered:
+        return {"count": 0, "mean_s": 0.0, "p50_s": 0.0, "p90_s": 0.0, "histogram": histogram((), bounds)}
+    return {"count": len(ordered), "mean_s": round(sum(ordered) / len(ordered), 3),
+            "p50_s": round(percentile(ordered, 0.5), 3), "p90_s": round(percentile(ordered, 0.9), 3),
+            "histogram": histogram(ordered, bounds)}

@@ -132,9 +132,14 @@ def secrets_policy(name: str, arns: list[str]) -> dict:
 
 def access_control(name: str, configuration: Mapping[str, Any], key: str = COUNTER.key,
                    thing: Optional[str] = None) -> dict:
-    """A component's accessControl: the counter publishes each camera's topic to IoT Core (an MQTT filter) and,
-    with local_pubsub, locally (exactly that topic, the thing level ``thing`` or ANY_THING); either component
+    """A component's accessControl: the counter publishes each camera's topic and its threshold events'
+    ``<topic>/events`` (count_people/analytics/events.py) to IoT Core (MQTT filters: a + level matches one level
+    only, so the events topic needs its own; aws-greengrass-nucleus v2.18.2
+    src/main/java/com/aws/greengrass/builtin/services/mqttproxy/MqttProxyIPCAgent.java:310-313, MQTT_STYLE) and,
+    with local_pubsub, locally (exactly those topics, the thing level ``thing`` or ANY_THING); either component
     reads exactly its configured secrets."""
+    from count_people.config import events_topic
+
     policies = secrets_policy(name, secret_arns(key, configuration))
     if key != COUNTER.key:
         return policies
@@ -145,16 +150,17 @@ def access_control(name: str, configuration: Mapping[str, Any], key: str = COUNT
         f"{name}:mqttproxy:1": {
             "policyDescription": "Publish counts to the configured IoT Core topic tree only.",
             "operations": ["aws.greengrass#PublishToIoTCore"],
-            "resources": sorted({topic_filter(camera.topic) for camera in cameras}),
+            "resources": sorted({topic for camera in cameras
+                                 for topic in (topic_filter(camera.topic), events_topic(topic_filter(camera.topic)))}),
         }
     }
     if cameras[0].local_pubsub:  # one key for all cameras (not in count_people.config.CAMERA_KEYS)
+        locals_ = [camera.topic.format(thing=thing or ANY_THING, camera=camera.camera_id) for camera in cameras]
         policies[IPC_PUBSUB] = {
             f"{name}:pubsub:1": {
                 "policyDescription": "Publish counts locally on each camera's topic only.",
                 "operations": ["aws.greengrass#PublishToTopic"],
-                "resources": sorted({camera.topic.format(thing=thing or ANY_THING, camera=camera.camera_id)
-                                     for camera in cameras}),
+                "resources": sorted({topic for local in locals_ for topic in (local, events_topic(local))}),
             }
         }
     return dict(sorted(policies.items()))

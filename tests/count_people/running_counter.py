@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 import cv2
+import numpy as np
 from prometheus_client.parser import text_string_to_metric_families
 from support import REPO_ROOT, free_port, http_get, replace_frame, shared_path, wait_for
 
@@ -29,14 +30,20 @@ ZONES = {"left": [[0, 0], [0.5, 0], [0.5, 1], [0, 1]]}
 class FrameFeeder:
     """Writes the footage's frames (decoded and encoded once) into ``path`` at ``fps`` until stopped."""
 
-    def __init__(self, path: Path, fps: float = 10.0, frames: int = 120) -> None:
+    def __init__(self, path: Path, fps: float = 10.0, frames: int = 120, grain: int = 0) -> None:
+        """``grain``: fixed noise of up to +-grain added to every pixel, a texture that shows whether the
+        pixels a viewer sees were pixelated (the privacy tests)."""
         capture = cv2.VideoCapture(str(shared_path(FOOTAGE)))
+        noise = None
         self.jpegs = []
         while len(self.jpegs) < frames:
             ok, image = capture.read()
             if not ok:
                 break
-            self.jpegs.append(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes())
+            if grain:
+                noise = np.random.default_rng(1).integers(-grain, grain + 1, image.shape) if noise is None else noise
+                image = np.clip(image + noise, 0, 255).astype(np.uint8)
+            self.jpegs.append(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95 if grain else 85])[1].tobytes())
         capture.release()
         assert self.jpegs, f"no frames decoded from {FOOTAGE}"
         self.path, self.fps, self.written = path, fps, 0
@@ -72,8 +79,8 @@ def body_model_flags() -> list[str]:
 class RunningCounter:
     """``count-people`` in a subprocess on the feeder's frame file, with its HTTP port open."""
 
-    def __init__(self, workdir: Path, *extra: str, port: int | None = None) -> None:
-        self.feeder = FrameFeeder(workdir / "frame.jpg")
+    def __init__(self, workdir: Path, *extra: str, port: int | None = None, frames: int = 120, grain: int = 0) -> None:
+        self.feeder = FrameFeeder(workdir / "frame.jpg", frames=frames, grain=grain)
         self.port = port or free_port()
         self.log = workdir / "counter.log"
         args = [sys.executable, "-m", "count_people", "--source", str(self.feeder.path), *body_model_flags(),

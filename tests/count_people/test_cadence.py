@@ -68,3 +68,34 @@ def test_summary_without_lines_or_zones_carries_drops():
     (summary,) = cadence.flush(2.0)
     jsonschema.validate(summary, message_schema("summary"))
     assert summary["dropped"] == 7 and "lines" not in summary and "zones" not in summary
+
+
+def analytics_message(t: float, completed: list[float], longest: float = 0.0, area: int = 0) -> dict:
+    message = frame_message(1, t)
+    message["zones"]["till"]["dwell"] = {"inside": 1, "longest_current_s": longest, "completed_s": completed}
+    message["areas"] = {"shop": {"occupancy": {"person": area}, "clamped": {"person": 0}, "since": 1.0}}
+    return message
+
+
+def test_on_change_never_loses_a_completed_visit_or_an_area_change():
+    cadence = OnChange(heartbeat=60)
+    assert cadence.offer(analytics_message(0, []), 0.0)
+    assert not cadence.offer(analytics_message(1, [], longest=1.0), 1.0), "a longer current visit is no change"
+    assert cadence.offer(analytics_message(2, [12.5]), 2.0), "a visit ended"
+    assert cadence.offer(analytics_message(3, []), 3.0)
+    assert cadence.offer(analytics_message(4, [], area=1), 4.0), "the area's occupancy changed"
+
+
+def test_summary_reports_the_visits_of_the_interval_in_buckets():
+    cadence = Summary(interval=60, buckets=(30.0, 120.0, 600.0))
+    visits = [[10.0], [], [40.0, 50.0], [700.0], [], [5.0, 100.0, 200.0, 20.0, 90.0]]
+    for t, completed in enumerate(visits):
+        cadence.offer(analytics_message(100.0 + t, completed, longest=33.0, area=t), float(t))
+    (summary,) = cadence.flush(10.0)
+    jsonschema.validate(summary, message_schema("summary"))
+    durations = sorted(d for frame in visits for d in frame)  # 5 10 20 40 50 90 100 200 700
+    assert summary["zones"]["till"]["dwell"] == {
+        "count": 9, "mean_s": round(sum(durations) / 9, 3), "p50_s": 50.0, "p90_s": 700.0,
+        "histogram": [3, 4, 1, 1], "buckets": [30.0, 120.0, 600.0], "longest_current_s": 33.0}
+    assert summary["areas"]["shop"]["occupancy"] == {"person": 5}
+    assert summary["areas"]["shop"]["occupancy_max"] == {"person": 5}

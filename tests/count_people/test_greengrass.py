@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from count_people.backoff import Backoff
+from count_people.comms.backoff import Backoff
 from count_people.errors import UserError
 from count_people.greengrass import GreengrassComponent
 from count_people.loop import CountingLoop

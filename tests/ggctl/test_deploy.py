@@ -117,7 +117,7 @@ count_people: {{threshold: 0.6, topic: "shop/{{thing}}/{{camera}}/people"}}
     assert merge["topic"] == "shop/{thing}/{camera}/people" and merge["local_pubsub"] is False
     assert merge["accessControl"] == {render.IPC_MQTT_PROXY: {f"{counter.name}:mqttproxy:1": {
         "policyDescription": "Publish counts to the configured IoT Core topic tree only.",
-        "operations": ["aws.greengrass#PublishToIoTCore"], "resources": ["shop/+/+/people"]}}}
+        "operations": ["aws.greengrass#PublishToIoTCore"], "resources": ["shop/+/+/people", "shop/+/+/people/events"]}}}
     grabber_spec = captured["components"][grabber.name]
     assert json.loads(grabber_spec["configurationUpdate"]["merge"]) == {"max_fps": 2, "rtsp_url": SECRET_URL}
     assert set(captured["components"]) == {LOG_MANAGER, OTHER, grabber.name, counter.name}
@@ -332,6 +332,7 @@ def test_the_local_grant_follows_the_cameras_deployed(aws: Aws, components: dict
     merge = json.loads(captured["components"][counter.name]["configurationUpdate"]["merge"])
     assert merge["cameras"] == CAMERAS and merge["local_pubsub"] is True
     assert merge["accessControl"][render.IPC_PUBSUB][f"{counter.name}:pubsub:1"]["resources"] == [
-        f"people-counter/{thing_level}/entrance", f"people-counter/{thing_level}/platform"]
+        f"people-counter/{thing_level}/{camera}{events}" for camera in ("entrance", "platform")
+        for events in ("", "/events")]
     assert merge["accessControl"][render.IPC_MQTT_PROXY][f"{counter.name}:mqttproxy:1"]["resources"] == [
-        "people-counter/+/+"]
+        "people-counter/+/+", "people-counter/+/+/events"]

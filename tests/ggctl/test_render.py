@@ -96,7 +96,7 @@ def test_access_control_has_no_recipe_variable_and_only_the_topic_tree(recipes: 
     (policy,) = policies[render.IPC_MQTT_PROXY].values()
     assert policy["operations"] == ["aws.greengrass#PublishToIoTCore"]
     assert defaults["topic"] == "people-counter/{thing}/{camera}"
-    assert policy["resources"] == ["people-counter/+/+"]
+    assert policy["resources"] == ["people-counter/+/+", "people-counter/+/+/events"]
     # A default Java nucleus interpolates no recipe variable in accessControl: none may appear there.
     assert not [s for s in _strings(policies) if re.search(r"\{[^}]*:[^}]*\}", s)]
 
@@ -116,16 +116,19 @@ def test_local_pubsub_grants_each_cameras_topic_without_mqtt_wildcards() -> None
     WildcardTrie.matchesStandard): + is a literal, so people-counter/+/+ allowed no topic the counter publishes
     on. Each camera's own topic instead, the thing level as the glob * or, deployed to one thing, its name."""
     custom = render.access_control("n", {"topic": "shop/{camera}/x-{thing}/counts", "local_pubsub": True})
-    assert custom[render.IPC_MQTT_PROXY]["n:mqttproxy:1"]["resources"] == ["shop/+/+/counts"]  # MQTT filters stay
+    assert custom[render.IPC_MQTT_PROXY]["n:mqttproxy:1"]["resources"] == [  # MQTT filters stay
+        "shop/+/+/counts", "shop/+/+/counts/events"]
     assert custom[render.IPC_PUBSUB]["n:pubsub:1"] == {
         "policyDescription": "Publish counts locally on each camera's topic only.",
         "operations": ["aws.greengrass#PublishToTopic"],
-        "resources": ["shop/camera-1/x-*/counts"],
+        "resources": ["shop/camera-1/x-*/counts", "shop/camera-1/x-*/counts/events"],
     }
     several = render.access_control("n", {"local_pubsub": "true", "cameras": CAMERAS}, thing="cam-box-01")
-    assert several[render.IPC_MQTT_PROXY]["n:mqttproxy:1"]["resources"] == ["people-counter/+/+", "transit/+/+/counts"]
+    assert several[render.IPC_MQTT_PROXY]["n:mqttproxy:1"]["resources"] == [
+        "people-counter/+/+", "people-counter/+/+/events", "transit/+/+/counts", "transit/+/+/counts/events"]
     assert several[render.IPC_PUBSUB]["n:pubsub:1"]["resources"] == [
-        "people-counter/cam-box-01/entrance", "transit/platform/cam-box-01/counts"]
+        "people-counter/cam-box-01/entrance", "people-counter/cam-box-01/entrance/events",
+        "transit/platform/cam-box-01/counts", "transit/platform/cam-box-01/counts/events"]
     assert render.IPC_PUBSUB not in render.access_control("n", {"cameras": CAMERAS})
     with pytest.raises(GgctlError, match=r"cameras\[1\].topic"):
         render.access_control("n", {"cameras": [CAMERAS[0], {"id": "x", "topic": "a/#"}]})
@@ -135,8 +138,11 @@ def test_local_pubsub_grants_each_cameras_topic_without_mqtt_wildcards() -> None
 
 def test_the_grants_let_each_cameras_topic_through_a_strict_nucleus() -> None:
     """gg_ipc_local matches as the Java nucleus does (mqttproxy MQTT-style, pub/sub STANDARD): every topic the
-    counter publishes on passes both grants, and another camera's topic does not pass the local one."""
-    from count_people.config import Settings
+    counter publishes on, its threshold events' included (aws-greengrass-nucleus v2.18.2
+    src/main/java/com/aws/greengrass/builtin/services/mqttproxy/MqttProxyIPCAgent.java:310-313, MQTT_STYLE: a +
+    matches one level, so people-counter/+/+ alone refuses people-counter/T/C/events), passes both grants, and
+    another camera's topic does not pass the local one."""
+    from count_people.config import Settings, events_topic
     from gg_ipc_local.recipe import MQTT_PROXY, PUBSUB, Recipe
 
     configuration = {"topic": "people-counter/{thing}/{camera}", "local_pubsub": True, "cameras": CAMERAS}
@@ -145,6 +151,7 @@ def test_the_grants_let_each_cameras_topic_through_a_strict_nucleus() -> None:
         recipe = Recipe("n", {"accessControl": policies})
         cameras = Settings(thing_name="cam-box-01").updated({"cameras": CAMERAS}).camera_settings()
         topics = [c.topic.format(thing=c.thing_name, camera=c.camera_id) for c in cameras]  # loop/camera.py
+        topics += [events_topic(topic) for topic in topics]  # analytics/hook.py
         for topic in topics:
             assert recipe.authorized(MQTT_PROXY, "aws.greengrass#PublishToIoTCore", topic), topic
             assert recipe.authorized(PUBSUB, "aws.greengrass#PublishToTopic", topic), topic

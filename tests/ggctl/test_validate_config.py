@@ -18,7 +18,7 @@ def test_every_error_is_one_line_and_the_exit_is_2(tmp_path, capsys):
     assert errors == [
         f"{config}: configuration: bad value for threshold: 2.0 is outside 0.0..1.0",
         f"{config}: configuration: unknown key 'thresold'; did you mean threshold? (or a section: input, detection, "
-        "tracking, regions, publishing, observability; every key: docs/content/reference/configuration.md)",
+        "tracking, regions, analytics, publishing, observability; every key: docs/content/reference/configuration.md)",
         f"{config}: configuration: bad value for lines: line 'door': its two points are identical; a line needs two "
         "distinct points",
         f"{config}: configuration: bad value for install_mxnet: must be auto, true or false, got 'maybe'",

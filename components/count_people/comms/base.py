@@ -14,7 +14,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from count_people.backoff import Backoff
+from count_people.comms.backoff import Backoff
 from count_people.config import Settings
 
 
@@ -53,8 +53,9 @@ class Publisher(ABC):
         """The publisher that ``settings.publish`` and its companion keys describe."""
 
     @abstractmethod
-    def publish(self, topic: str, payload: bytes) -> None:
-        """Hand a message over without blocking the caller."""
+    def publish(self, topic: str, payload: bytes, qos: int | None = None) -> None:
+        """Hand a message over without blocking the caller; ``qos``: this message's QoS instead of the
+        configured one (threshold events ask for 1, analytics/events.py)."""
 
     def close(self, timeout: float = 2.0) -> None:  # noqa: B027 - optional hook
         """Flush what can be flushed within ``timeout`` seconds and release the transport."""
@@ -78,7 +79,7 @@ class QueuedPublisher(Publisher):
         super().__init__()
         self.description = description
         self.backoff = backoff or Backoff()
-        self._queue: collections.deque[tuple[str, bytes]] = collections.deque()
+        self._queue: collections.deque[tuple[str, bytes, int | None]] = collections.deque()
         self._queue_size = queue_size
         self._cond = threading.Condition()
         self._closing = False
@@ -95,9 +96,9 @@ class QueuedPublisher(Publisher):
         """Open the transport; raise on failure."""
 
     @abstractmethod
-    def send(self, topic: str, payload: bytes) -> None:
-        """Deliver one message; raise MessageRejected for this message alone, anything else
-        when the connection is lost."""
+    def send(self, topic: str, payload: bytes, qos: int | None = None) -> None:
+        """Deliver one message (at ``qos``, None: the configured QoS); raise MessageRejected for this message
+        alone, anything else when the connection is lost."""
 
     @abstractmethod
     def disconnect(self) -> None:
@@ -112,7 +113,7 @@ class QueuedPublisher(Publisher):
         message is counted as failed and never queued, so it cannot block the ones behind it."""
         return None
 
-    def publish(self, topic: str, payload: bytes) -> None:
+    def publish(self, topic: str, payload: bytes, qos: int | None = None) -> None:
         refusal = self.refusal(topic, payload)
         if refusal:
             self._rejected(topic, refusal)
@@ -124,7 +125,7 @@ class QueuedPublisher(Publisher):
                 if self.stats.dropped == 1 or self.stats.dropped % 100 == 0:
                     self.log.warning("%s: queue full, %d message(s) dropped so far",
                                      self.description, self.stats.dropped)
-            self._queue.append((topic, payload))
+            self._queue.append((topic, payload, qos))
             self._cond.notify()
 
     def close(self, timeout: float = 2.0) -> None:
@@ -149,9 +150,9 @@ class QueuedPublisher(Publisher):
                     self._cond.wait()
                 if self._closing:
                     break
-                topic, payload = self._queue[0]
+                topic, payload, qos = self._queue[0]
             try:
-                self.send(topic, payload)
+                self.send(topic, payload, qos)
             except DestinationUnavailable as exc:
                 self._wait_for_destination(exc)
                 continue

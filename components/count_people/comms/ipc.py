@@ -142,13 +142,14 @@ class IpcPublisher(QueuedPublisher):
             return f"payload over the {IOT_CORE_MAX_PAYLOAD_BYTES}-byte limit of AWS IoT Core; dropped"
         return None
 
-    def send(self, topic: str, payload: bytes) -> None:
+    def send(self, topic: str, payload: bytes, qos: int | None = None) -> None:
         from awsiot.greengrasscoreipc.model import BinaryMessage, PublishMessage
 
         client = self._client
         if client is None:
             raise ConnectionError("not connected to the Greengrass nucleus")
-        calls = [lambda: client.publish_to_iot_core_async(topic_name=topic, qos=str(self.qos), payload=payload)]
+        calls = [lambda: client.publish_to_iot_core_async(topic_name=topic, qos=str(self.qos if qos is None else qos),
+                                                          payload=payload)]
         if self.local_pubsub:
             message = PublishMessage(binary_message=BinaryMessage(message=payload))
             calls.append(lambda: client.publish_to_topic_async(topic=topic, publish_message=message))

@@ -68,17 +68,18 @@ class MqttPublisher(QueuedPublisher):
             self._refusal = reason_code
         self._connected_event.set()
 
-    def send(self, topic: str, payload: bytes) -> None:
+    def send(self, topic: str, payload: bytes, qos: int | None = None) -> None:
         client = self._client
         if client is None or not client.is_connected():
             raise ConnectionError("connection to the broker lost")
         try:
-            info = client.publish(topic, payload, qos=self.qos)
+            qos = self.qos if qos is None else qos
+            info = client.publish(topic, payload, qos=qos)
         except ValueError as exc:  # paho refuses this topic or payload (wildcards, size): reconnecting won't help
             raise MessageRejected(str(exc)) from None
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             raise ConnectionError(mqtt.error_string(info.rc))
-        if self.qos:
+        if qos:
             info.wait_for_publish(CONNECT_TIMEOUT_S)
             if not info.is_published():
                 raise ConnectionError("no PUBACK from the broker")

@@ -20,7 +20,7 @@ class StdoutPublisher(Publisher):
     def from_settings(cls, settings: Settings) -> StdoutPublisher:
         return cls()
 
-    def publish(self, topic: str, payload: bytes) -> None:
+    def publish(self, topic: str, payload: bytes, qos: int | None = None) -> None:
         try:
             self.stream.write(payload.decode() + "\n")
             self.stream.flush()

@@ -20,7 +20,7 @@ from count_people.config.settings import (
     open_sections,
     part_of,
 )
-from count_people.config.values import IOT_CORE_MAX_PAYLOAD_BYTES, Secret
+from count_people.config.values import IOT_CORE_MAX_PAYLOAD_BYTES, ResetTime, Secret, events_topic
 
 __all__ = [
     "DEPRECATED_FRAME_KEYS",
@@ -32,9 +32,11 @@ __all__ = [
     "SECTIONS",
     "Greengrass",
     "Part",
+    "ResetTime",
     "Secret",
     "Settings",
     "configuration_errors",
+    "events_topic",
     "keys_rebuilding",
     "load_settings",
     "open_sections",

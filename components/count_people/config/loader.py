@@ -14,7 +14,7 @@ from typing import Any, Mapping
 from frame_handoff.keys import keys, load_text, one_line, parse_key, read_text_file
 
 from count_people.config.settings import DEPRECATED_FRAME_KEYS, FIELDS, GREENGRASS_KEYS, Greengrass, Settings
-from count_people.config.values import iot_core_topic_problem
+from count_people.config.values import events_topic, iot_core_topic_problem
 from count_people.errors import UserError
 
 ENV_PREFIX = "COUNT_PEOPLE_"
@@ -62,22 +62,43 @@ def load_settings(
         settings = settings.updated(greengrass, origin="Greengrass configuration")
     settings = settings.updated({k: v for k, v in flags.items() if v is not None}, origin="command line")
     cameras = settings.camera_settings()  # every camera's values valid, no two on one frame file
+    _check_doors(settings, cameras)
     if settings.publish == "ipc":
         _check_iot_core_topics(settings, cameras)
     return settings
 
 
+def _check_doors(settings: Settings, cameras: list[Settings]) -> None:
+    """Every door of an area is a line of a camera: a misspelt one would leave the area at 0 for ever."""
+    lines = {(camera.camera_id, line.name) for camera in cameras for line in camera.lines}
+    for area in settings.areas:
+        for door in area.doors:
+            if not any(name == door.line and door.camera in (None, camera) for camera, name in lines):
+                where = f"{door.camera}/{door.line}" if door.camera else door.line
+                raise UserError(f"areas: door {where!r} of area {area.name!r} is no counting line of "
+                                f"{'camera ' + repr(door.camera) if door.camera else 'any camera'}; add it to lines "
+                                "or fix the name")
+
+
+def has_thresholds(settings: Settings, camera: Settings) -> bool:
+    """Whether ``camera`` may publish threshold events: one of its zones, or an area, has a threshold."""
+    return any(z.max_occupancy or z.max_dwell_s for z in camera.zones) or any(a.max_occupancy for a in settings.areas)
+
+
 def _check_iot_core_topics(settings: Settings, cameras: list[Settings]) -> None:
-    """Every camera's topic, rendered with its ids, within AWS IoT Core's limits: the nucleus would refuse each
-    message on it, so it is a configuration error at start-up (and a refused update), not one per message."""
+    """Every camera's topic (and, with thresholds, its events topic), rendered with its ids, within AWS IoT Core's
+    limits: the nucleus would refuse each message on it, so it is a configuration error at start-up (and a refused
+    update), not one per message."""
     entries = [dict(entry) for entry in settings.cameras] or [{}]
     for index, (entry, camera) in enumerate(zip(entries, cameras)):
         topic = camera.topic.format(thing=camera.thing_name, camera=camera.camera_id)
-        problem = iot_core_topic_problem(topic)
-        if problem:
-            key = f"cameras[{index}].topic" if "topic" in entry else "topic"
-            raise UserError(f"{key}: {camera.topic!r} gives the topic {topic!r} for camera {camera.camera_id}, "
-                            f"but {problem}; shorten the template, the thing name or the camera id")
+        rendered = [topic, events_topic(topic)] if has_thresholds(settings, camera) else [topic]
+        for text, problem in ((text, iot_core_topic_problem(text)) for text in rendered):
+            if problem:
+                key = f"cameras[{index}].topic" if "topic" in entry else "topic"
+                what = "the topic" if text == topic else "the events topic (thresholds are set)"
+                raise UserError(f"{key}: {camera.topic!r} gives {what} {text!r} for camera {camera.camera_id}, "
+                                f"but {problem}; shorten the template, the thing name or the camera id")
 
 
 def configuration_errors(configuration: Any, origin: str = "configuration") -> list[str]:

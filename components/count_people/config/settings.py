@@ -28,6 +28,8 @@ from frame_handoff.keys import SWITCH, TEXT, Kind, choice, key, keys, number, on
 
 from count_people.config.values import (
     ALIASES,
+    AREAS,
+    BUCKETS,
     CAMERAS,
     CONTEXT,
     HTTP_URL,
@@ -35,13 +37,16 @@ from count_people.config.values import (
     NAMES,
     OPTIONAL_FILE,
     PUBLISH,
+    RESET_TIMES,
     SECRET,
+    TIMEZONE,
     TOPIC,
     ZONES,
     Camera,
+    ResetTime,
 )
 from count_people.errors import UserError
-from count_people.geometry import LineSpec, ZoneSpec
+from count_people.geometry import AreaSpec, LineSpec, ZoneSpec
 
 log = logging.getLogger("count_people.config")
 
@@ -56,6 +61,7 @@ class Part(Enum):
     CADENCE = "live: starts a new publishing cadence"
     TRACKER = "live: restarts tracking (line totals kept)"
     REGIONS = "live: rebuilds lines and zones (totals of unchanged lines kept)"
+    ANALYTICS = "live: rebuilds areas, visits and thresholds (area occupancy kept)"
     CAMERAS = "live: starts, stops or retunes cameras"
     HTTP = "live: rebinds the HTTP server"
     INFLUX = "live: restarts the InfluxDB writer"
@@ -257,12 +263,45 @@ class Observability:
                           part=Part.RESTART)
 
 
+@dataclass(frozen=True)
+class Analytics:
+    """Occupancy analytics above lines and zones (docs/content/how-to/analytics.md): areas counted at their doors,
+    scheduled resets, dwell time, capacity and dwell events, privacy of served pictures. A zone's thresholds and
+    hysteresis are keys of the zone (max_occupancy, max_dwell_s, margin), an area's are keys of the area."""
+
+    NAME: ClassVar[str] = "analytics"
+    PART: ClassVar[Part] = Part.ANALYTICS
+
+    areas: tuple[AreaSpec, ...] = key(
+        (), 'rooms counted at their doors: {"name": {"doors": ["LINE", "CAMERA/LINE", "-LINE"], "reset": TOKEN, '
+        '"max_occupancy": N}}; occupancy = in - out over the doors (a leading - swaps them), never below 0',
+        AREAS, "JSON")
+    reset_at: tuple[ResetTime, ...] = key(
+        (), 'local times that zero line totals and area occupancy, "04:00" or "04:00,sun 12:00" (empty = never; a '
+        "reset missed while stopped is applied at start)", RESET_TIMES, "HH:MM,...")
+    timezone: str = key("UTC", "IANA time zone of reset_at, e.g. Europe/Berlin", TIMEZONE, "ZONE")
+    dwell_buckets: tuple[float, ...] = key(
+        (30.0, 120.0, 600.0), "upper bounds in seconds of the dwell-time histogram buckets of summaries and "
+        "evaluate --zones (one more above the last; /metrics keeps those it started with)", BUCKETS, "S,...",
+        part=Part.CADENCE)
+    event_min_duration: float = key(
+        5.0, "seconds a threshold must stay crossed (or cleared) before an event is raised (or cleared)",
+        number(float, 0.0, 86400.0), "S")
+    event_hysteresis: float = key(
+        0.1, "an event clears once the value is at most (1 - this) times its threshold", number(float, 0.0, 1.0),
+        "FRACTION")
+    privacy: str = key(
+        "auto", "pictures served by the live view: blur_people, boxes_only (boxes on a pixelated frame), off; auto = "
+        "blur_people unless http_host is a loopback address", choice("auto", "blur_people", "boxes_only", "off"),
+        "MODE", part=Part.LIVE)
+
+
 #: The sections in the order of ``--help`` and the reference.
-SECTIONS: tuple[type, ...] = (Input, Detection, Tracking, Regions, Publishing, Observability)
+SECTIONS: tuple[type, ...] = (Input, Detection, Tracking, Regions, Analytics, Publishing, Observability)
 
 
 @dataclass(frozen=True)
-class Settings(Observability, Publishing, Regions, Tracking, Detection, Input):
+class Settings(Observability, Publishing, Analytics, Regions, Tracking, Detection, Input):
     """All tunables of the counter: every section's keys in one frozen object; see ``count-people --help``."""
 
     @classmethod

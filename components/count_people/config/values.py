@@ -4,6 +4,7 @@ shared ones of ``frame_handoff.keys``. Each raises ValueError with a one-line re
 from __future__ import annotations
 
 import re
+import zoneinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,7 +12,7 @@ from urllib.parse import urlsplit
 from frame_handoff.cameras import camera_entries
 from frame_handoff.keys import Kind, text
 
-from count_people.geometry import parse_lines, parse_zones
+from count_people.geometry import parse_areas, parse_lines, parse_zones
 
 
 def _context(value: str) -> str:
@@ -179,3 +180,66 @@ LINES = Kind(parse_lines, "lines", {"anyOf": [{"type": "object", "additionalProp
     _POINTS, {"type": "object", "required": ["points"]}]}}, {"type": "string"}]})
 ZONES = Kind(parse_zones, "zones", {"anyOf": [{"type": "object", "additionalProperties": {"anyOf": [
     _POINTS, {"type": "object", "required": ["polygon"]}]}}, {"type": "string"}]})
+
+#: Areas counted at their doors (count_people/analytics/areas.py): a mapping in a file, JSON/YAML text in a flag.
+AREAS = Kind(parse_areas, "areas", {"anyOf": [{"type": "object", "additionalProperties": {"anyOf": [
+    {"type": "array", "items": {"type": "string"}}, {"type": "object", "required": ["doors"]}]}},
+    {"type": "string"}]})
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+#: (weekday 0 = Monday or None = daily, hour, minute) in local time (count_people/analytics/schedule.py).
+ResetTime = tuple[int | None, int, int]
+
+
+def _reset_times(value: Any) -> tuple[ResetTime, ...]:
+    """``"04:00"``, ``"04:00,16:30"`` or ``"sun 04:00"`` (a list in a config file) -> sorted local reset times."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise ValueError('expected "HH:MM" times, comma-separated, each maybe after a weekday ("sun 04:00")')
+    times = set()
+    for item in (str(i).strip().lower() for i in items):
+        if not item:
+            continue
+        match = re.fullmatch(r"(?:([a-z]{3})[a-z]*\s+)?([01]?\d|2[0-3]):([0-5]\d)", item)
+        if not match or (match[1] and match[1] not in WEEKDAYS):
+            raise ValueError(f'expected "HH:MM" (00:00..23:59), maybe after a weekday ("sun 04:00"), got {item!r}')
+        times.add((WEEKDAYS.index(match[1]) if match[1] else None, int(match[2]), int(match[3])))
+    return tuple(sorted(times, key=lambda t: (t[0] is not None, t)))
+
+
+RESET_TIMES = Kind(_reset_times, "list of times", {"type": ["string", "array"], "items": {"type": "string"}},
+                   '"HH:MM" or "sun HH:MM", comma-separated')
+
+
+def _timezone(value: str) -> str:
+    name = value.strip()
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not an IANA time zone name such as Europe/Berlin or UTC") from None
+    return name
+
+
+TIMEZONE = text(_timezone, "time zone", "IANA name")
+
+
+def _buckets(value: Any) -> tuple[float, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise ValueError("expected increasing bucket bounds in seconds, e.g. 30,120,600")
+    try:
+        bounds = tuple(float(item) for item in items if str(item).strip() and not isinstance(item, bool))
+    except (TypeError, ValueError):
+        raise ValueError(f"expected numbers of seconds, got {value!r}") from None
+    if not bounds or not all(0 < b < float("inf") for b in bounds) or list(bounds) != sorted(set(bounds)):
+        raise ValueError(f"expected at least one bound above 0, strictly increasing, got {value!r}")
+    return bounds
+
+
+BUCKETS = Kind(_buckets, "list of seconds", {"type": ["string", "array"], "items": {"type": "number"}},
+               "increasing, > 0")
+
+
+def events_topic(topic: str) -> str:
+    """Where a camera's threshold events go (count_people/analytics/events.py): beside its messages."""
+    return f"{topic}/events"

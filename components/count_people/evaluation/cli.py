@@ -18,7 +18,8 @@ from count_people.detectors import create_detector
 from count_people.errors import UserError
 from count_people.evaluation.accuracy import CountAccuracy
 from count_people.evaluation.crossings import CrossingEvaluation, format_crossings
-from count_people.evaluation.ground_truth import image_size, load_ground_truth, load_tracks, scale_to_frame
+from count_people.evaluation.dwell import DwellEvaluation, format_dwell
+from count_people.evaluation.ground_truth import frame_rate, image_size, load_ground_truth, load_tracks, scale_to_frame
 from count_people.evaluation.sweep import RATES, detect, format_table, table
 from count_people.frames import ImageFolder, VideoFile, open_source
 from count_people.tracking.counting import FrameCounter, count_policy
@@ -46,8 +47,9 @@ def evaluate(settings: Settings, gt: Path, seqinfo: Path | None, every: int = 1,
     label = settings.classes[0]
     accuracy = CountAccuracy(iou_threshold)
     crossings = CrossingEvaluation(settings, load_tracks(gt)) if settings.lines else None
+    fps = footage_fps(source, seqinfo)
+    dwell = DwellEvaluation(settings, load_tracks(gt), fps) if settings.zones else None
     counter = FrameCounter(count_policy(settings)) if settings.count_from != "detections" else None
-    fps = source.fps if isinstance(source, VideoFile) and source.fps > 0 else 25.0
     no_boxes = np.zeros((0, 4), np.float32)
     stop = threading.Event()
     scaled: dict[int, np.ndarray] | None = None
@@ -62,6 +64,8 @@ def evaluate(settings: Settings, gt: Path, seqinfo: Path | None, every: int = 1,
             detections = detector.detect(frame.image)
             if crossings is not None:
                 crossings.add(frame, detections)
+            if dwell is not None:
+                dwell.add(frame, detections)
             count = None
             if counter is not None:
                 count = counter.count(detections, frame.index / fps)[label]
@@ -76,7 +80,17 @@ def evaluate(settings: Settings, gt: Path, seqinfo: Path | None, every: int = 1,
     result: dict[str, Any] = {**accuracy.result(), "fps": accuracy.frames / elapsed}
     if crossings is not None:
         result["crossings"] = crossings.result(truth_size or (width, height), label)
+    if dwell is not None:
+        result["dwell"] = dwell.result(truth_size or (width, height))
     return result
+
+
+def footage_fps(source: VideoFile | ImageFolder, seqinfo: Path | None) -> float:
+    """Frames per second of the footage, for dwell times in its seconds: seqinfo.ini's, else the video's."""
+    fps = (frame_rate(seqinfo) if seqinfo else None) or getattr(source, "fps", 0.0)
+    if not fps:
+        raise UserError("dwell times need the footage's frame rate: give --seqinfo with frameRate, or a video file")
+    return fps
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,7 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Measure counting accuracy of the configured detector on a video (or image folder, "
         "--source) with MOTChallenge ground truth: per-frame count MAE/RMSE, and detection precision/recall "
         "at an IoU threshold. fps is evaluated frames per second of wall time (decoding included). With --lines, "
-        "also crossings per line and direction counted by the tracker against those of the ground-truth tracks.",
+        "also crossings per line and direction counted by the tracker against those of the ground-truth tracks; "
+        "with --zones, dwell times per zone (count, mean, histogram in --dwell-buckets) against those of the "
+        "ground-truth tracks, and the error of the mean and of the histogram.",
     )
     parser.add_argument("--gt", type=Path, help="MOTChallenge gt.txt (default: gt/gt.txt beside the source)")
     parser.add_argument("--seqinfo", type=Path,
@@ -121,7 +137,8 @@ def main(argv: Sequence[str]) -> int:
         return 0
     result = evaluate(settings, gt, seqinfo if seqinfo.is_file() else None, args.every, args.iou)
     if args.json:
-        print(json.dumps({key: value if key == "crossings" else round(value, 4) for key, value in result.items()}))
+        print(json.dumps({key: value if key in ("crossings", "dwell") else round(value, 4)
+                          for key, value in result.items()}))
     else:
         print(
             f"{Path(settings.source).name}: {result['frames']} frames, count MAE {result['mae']:.3f}, "
@@ -131,4 +148,6 @@ def main(argv: Sequence[str]) -> int:
         )
         if "crossings" in result:
             print(format_crossings(result["crossings"]))
+        if "dwell" in result:
+            print(format_dwell(result["dwell"]))
     return 0

@@ -1,11 +1,11 @@
-"""MOTChallenge ground truth: ``gt/gt.txt`` boxes per frame and the ``seqinfo.ini`` image size."""
+"""MOTChallenge ground truth: ``gt/gt.txt`` boxes per frame and the ``seqinfo.ini`` image size and frame rate."""
 
 from __future__ import annotations
 
 import configparser
 from collections import defaultdict
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Mapping
 
 import numpy as np
 
@@ -55,14 +55,30 @@ def load_tracks(path: str | Path) -> dict[int, list[tuple[int, tuple[float, floa
     return {track: sorted(rows) for track, rows in tracks.items()}
 
 
-def image_size(seqinfo: str | Path) -> tuple[int, int] | None:
-    """(width, height) of the ground truth's images from ``seqinfo.ini``, None if it says nothing."""
+def _sequence(seqinfo: str | Path) -> Mapping[str, str]:
+    """The ``[Sequence]`` section of ``seqinfo.ini``; empty when the file or the section is missing."""
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        if not parser.read(seqinfo, encoding="utf-8"):
-            return None
-        return int(parser["Sequence"]["imWidth"]), int(parser["Sequence"]["imHeight"])
-    except (KeyError, ValueError, configparser.Error):
+        parser.read(seqinfo, encoding="utf-8")
+    except configparser.Error:
+        return {}
+    return parser["Sequence"] if parser.has_section("Sequence") else {}
+
+
+def image_size(seqinfo: str | Path) -> tuple[int, int] | None:
+    """(width, height) of the ground truth's images from ``seqinfo.ini``, None if it says nothing."""
+    sequence = _sequence(seqinfo)
+    try:
+        return int(sequence["imWidth"]), int(sequence["imHeight"])
+    except (KeyError, ValueError):
+        return None
+
+
+def frame_rate(seqinfo: str | Path) -> float | None:
+    """Frames per second of the sequence from ``seqinfo.ini``, None if it says nothing."""
+    try:
+        return float(_sequence(seqinfo)["frameRate"]) or None
+    except (KeyError, ValueError):
         return None
 
 

@@ -7,13 +7,24 @@ from count_people.geometry.plane import (
     count_matches,
     cross,
     iou_matrix,
+    nearest_edge,
     point_in_polygon,
     segments_intersect,
     self_intersects,
 )
-from count_people.geometry.specs import ANCHORS, LineSpec, ZoneSpec, parse_lines, parse_zones
+from count_people.geometry.specs import (
+    ANCHORS,
+    AreaSpec,
+    Door,
+    LineSpec,
+    ZoneSpec,
+    parse_areas,
+    parse_lines,
+    parse_zones,
+)
 
 __all__ = [
-    "ANCHORS", "Box", "LineSpec", "Point", "ZoneSpec", "anchor_point", "count_matches", "cross", "iou_matrix",
-    "parse_lines", "parse_zones", "point_in_polygon", "segments_intersect", "self_intersects",
+    "ANCHORS", "AreaSpec", "Box", "Door", "LineSpec", "Point", "ZoneSpec", "anchor_point", "count_matches", "cross",
+    "iou_matrix", "nearest_edge", "parse_areas", "parse_lines",
+    "parse_zones", "point_in_polygon", "segments_intersect", "self_intersects",
 ]

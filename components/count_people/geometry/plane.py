@@ -52,6 +52,23 @@ def point_in_polygon(point: Point, polygon: Sequence[Point]) -> bool:
     return inside
 
 
+def nearest_edge(point: Point, polygon: Sequence[Point]) -> tuple[float, Point]:
+    """Distance from ``point`` to the polygon's border and the unit normal of the nearest edge (any sign).
+
+    Works in any consistent units (pixels, so that a margin in box extents means the same as for a line).
+    """
+    best, normal = float("inf"), (0.0, 1.0)
+    for (xa, ya), (xb, yb) in zip(polygon, [*polygon[1:], polygon[0]]):
+        dx, dy = xb - xa, yb - ya
+        length2 = dx * dx + dy * dy
+        t = 0.0 if length2 == 0 else min(1.0, max(0.0, ((point[0] - xa) * dx + (point[1] - ya) * dy) / length2))
+        distance = ((point[0] - xa - t * dx) ** 2 + (point[1] - ya - t * dy) ** 2) ** 0.5
+        if distance < best and length2:
+            length = length2**0.5
+            best, normal = distance, (-dy / length, dx / length)
+    return best, normal
+
+
 def self_intersects(polygon: Sequence[Point]) -> bool:
     """True when two edges other than neighbours meet, or neighbours fold back onto each other.
 

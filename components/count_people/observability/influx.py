@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 from urllib.parse import unquote, urlencode, urlsplit
 
-from count_people.backoff import Backoff
+from count_people.comms.backoff import Backoff
 from count_people.config import Part, Settings
 from count_people.detectors.base import Detection
 from count_people.frames.base import Frame
@@ -73,6 +73,17 @@ def frame_points(message: dict[str, Any]) -> list[str]:
         points.append(f"{name}{_tags(**common, **{'class': label}, line=line)} {values} {stamp}")
     for zone, label, n in regions.zone_occupancy(message):
         points.append(f"{name}{_tags(**common, **{'class': label}, zone=zone)} occupancy={_number(n)} {stamp}")
+    for zone, longest, completed in regions.zone_dwell(message):
+        # Visits ended in this frame as a count and a sum (two points with one timestamp would overwrite).
+        visits = f",visits={_number(len(completed))},visits_s={_number(float(sum(completed)))}" if completed else ""
+        points.append(f"{name}{_tags(**common, zone=zone)} longest_visit_s={_number(float(longest))}{visits} {stamp}")
+    clamped = {(area, label): n for area, label, n in regions.area_counts(message, "clamped")}
+    for area, label, n in regions.area_counts(message, "occupancy"):
+        points.append(f"{name}{_tags(**common, **{'class': label}, area=area)} occupancy={_number(n)},"
+                      f"clamped={_number(clamped.get((area, label), 0))} {stamp}")
+    for event in regions.events(message):
+        tags = {k: str(event.get(k, "")) for k in ("region", "name", "rule")}
+        points.append(f"{name}{_tags(**common, **tags)} event={_number(int(event.get('state') == 'raised'))} {stamp}")
     return points
 
 

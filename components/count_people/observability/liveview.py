@@ -1,8 +1,8 @@
 """The live view hook: keeps a reference to the latest frame and message, draws only when asked.
 
-The detection thread only stores two references and updates a one-second history bucket;
-drawing and JPEG encoding happen on the HTTP thread, at most once per frame however many
-viewers poll (the encoded result is cached until the next frame).
+The detection thread only stores three references and updates a one-second history bucket;
+hiding people (``privacy.py``), drawing and JPEG encoding happen on the HTTP thread, at most once per
+frame however many viewers poll (the encoded result is cached until the next frame).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from count_people.detectors.base import Detection
 from count_people.frames.base import Frame
 from count_people.hooks import FrameHook
 from count_people.observability.draw import annotate
+from count_people.observability.privacy import privacy_mode, protect
 
 if TYPE_CHECKING:
     from count_people.observability.server import Response, Route
@@ -29,7 +30,7 @@ PAGE = Path(__file__).with_name("static") / "index.html"
 #: Seconds of count history the chart can show (one averaged point per second).
 HISTORY_SECONDS = 600
 STATE_KEYS = ("camera_id", "label", "count", "counts", "fps", "inference_ms", "frame_age_ms", "capture_time",
-              "frame_size", "model", "lines", "zones")
+              "frame_size", "model", "lines", "zones", "areas")
 
 
 class LiveView(FrameHook):
@@ -37,7 +38,8 @@ class LiveView(FrameHook):
 
     def __init__(self, settings: Settings) -> None:
         self.enabled = settings.live_view
-        self._latest: tuple[Frame, dict[str, Any]] | None = None
+        self.privacy = privacy_mode(settings)
+        self._latest: tuple[Frame, Sequence[Detection], dict[str, Any]] | None = None
         self._jpeg: tuple[int, bytes] | None = None  # (frame index, encoded annotated frame)
         self._encode_lock = threading.Lock()
         self._history: collections.deque[tuple[int, float]] = collections.deque(maxlen=HISTORY_SECONDS)
@@ -46,7 +48,7 @@ class LiveView(FrameHook):
     def observe(self, frame: Frame, detections: Sequence[Detection], message: dict[str, Any]) -> None:
         if not self.enabled:
             return
-        self._latest = (frame, message)
+        self._latest = (frame, detections, message)
         second = int(message["capture_time"])
         if self._bucket and self._bucket[0] == second:
             self._bucket = (second, self._bucket[1] + message["count"], self._bucket[2] + 1)
@@ -57,6 +59,9 @@ class LiveView(FrameHook):
 
     def reconfigure(self, settings: Settings) -> None:
         self.enabled = settings.live_view
+        with self._encode_lock:  # never serve a frame encoded under the old mode
+            if privacy_mode(settings) != self.privacy:
+                self.privacy, self._jpeg = privacy_mode(settings), None
         if not self.enabled:
             self._latest, self._jpeg = None, None
 
@@ -71,10 +76,11 @@ class LiveView(FrameHook):
         latest = self._latest
         if latest is None:
             return None
-        frame, message = latest
+        frame, detections, message = latest
         with self._encode_lock:
             if self._jpeg is None or self._jpeg[0] != frame.index:
-                ok, data = cv2.imencode(".jpg", annotate(frame.image, message), [cv2.IMWRITE_JPEG_QUALITY, 80])
+                image = annotate(protect(frame.image, detections, self.privacy), message)
+                ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
                 if not ok:
                     return None
                 self._jpeg = (frame.index, data.tobytes())
@@ -84,7 +90,7 @@ class LiveView(FrameHook):
         latest = self._latest
         state: dict[str, Any] = {"frame_index": None}
         if latest is not None:
-            frame, message = latest
+            frame, _, message = latest
             state.update({key: message.get(key) for key in STATE_KEYS}, frame_index=frame.index)
         history = list(self._history)
         if self._bucket:

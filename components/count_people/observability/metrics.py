@@ -6,7 +6,9 @@ counters, model load time, the grabber's status file) is read only when Promethe
 Each CountingLoop gets its own registry, so several can run in one process (tests) without clashes.
 
 Lines and zones (tracking feature) are exported when messages carry them (shapes in
-``observability.regions``): crossing totals per line, class and direction, occupancy per zone.
+``observability.regions``): crossing totals per line, class and direction, occupancy per zone; and of the
+analytics feature: area occupancy and clamped exits, completed visits per zone (a histogram in the
+``dwell_buckets``) and its longest current visit, threshold events raised and cleared.
 """
 
 from __future__ import annotations
@@ -61,6 +63,10 @@ class CounterMetrics(FrameHook):
                                 ["camera"], registry=self.registry)
         self.fps = Gauge(f"{PREFIX}_fps", "Frames processed per second (10 s window)", ["camera"],
                          registry=self.registry)
+        self.events = Counter(f"{PREFIX}_events", "Threshold events (analytics) raised and cleared",
+                              ["camera", "region", "name", "rule", "state"], registry=self.registry)
+        self.dwell = Histogram(f"{PREFIX}_dwell_seconds", "Durations of completed visits per zone", ["camera", "zone"],
+                               buckets=counter.settings.dwell_buckets, registry=self.registry)
         self.registry.register(_LiveCollector(self))
 
     def observe(self, frame: Frame, detections: Sequence[Detection], message: dict[str, Any]) -> None:
@@ -73,6 +79,11 @@ class CounterMetrics(FrameHook):
         self.end_to_end.labels(camera).observe(max(0.0, time.time() - frame.capture_time))
         self.last_frame.labels(camera).set(frame.capture_time)
         self.fps.labels(camera).set(message["fps"])
+        for zone, _, completed in regions.zone_dwell(message):
+            for seconds in completed:
+                self.dwell.labels(camera, zone).observe(seconds)
+        for event in regions.events(message):
+            self.events.labels(camera, *(str(event.get(k, "")) for k in ("region", "name", "rule", "state"))).inc()
         self.latest = message
 
     def route(self, query: dict[str, str]) -> Response:
@@ -120,9 +131,9 @@ class _LiveCollector(Collector):
         """The arithmetic running now and, with ``precision: auto``, what was measured to choose it."""
         running = GaugeMetricFamily(f"{PREFIX}_precision", "1 for the arithmetic the detector runs in",
                                     labels=["camera", "model", "precision"])
-        running.add_metric([camera, detector.name, detector.precision], 1)
+        running.add_metric([camera, detector.name, getattr(detector, "precision", "fp32")], 1)
         yield running
-        choice = detector.precision_choice
+        choice = getattr(detector, "precision_choice", None)  # Detector's attributes; a stand-in may lack them
         if choice is None or choice.speedup is None:
             return
         speedup = GaugeMetricFamily(f"{PREFIX}_int8_speedup", "Measured FP32 time over INT8 time per frame on this "
@@ -150,6 +161,22 @@ class _LiveCollector(Collector):
             for zone, label, n in occupancy:
                 family.add_metric([camera, zone, label], n)
             yield family
+        longest = [(zone, seconds) for zone, seconds, _ in regions.zone_dwell(message)]
+        if longest:
+            family = GaugeMetricFamily(f"{PREFIX}_zone_longest_visit_seconds", "The longest visit going on per zone",
+                                       labels=["camera", "zone"])
+            for zone, seconds in longest:
+                family.add_metric([camera, zone], seconds)
+            yield family
+        for field, kind, text in (("occupancy", GaugeMetricFamily, "Objects inside each area (counted at its doors)"),
+                                  ("clamped", CounterMetricFamily, "Exits that would have taken an area below 0 "
+                                   "(missed entries) since its reset")):
+            values = list(regions.area_counts(message, field))
+            if values:
+                family = kind(f"{PREFIX}_area_{field}", text, labels=["camera", "area", "class"])
+                for area, label, n in values:
+                    family.add_metric([camera, area, label], n)
+                yield family
 
     def _grabber(self, camera: str) -> Iterator[Metric]:
         status = self.metrics.grabber.read() if self.metrics.grabber else None

@@ -27,7 +27,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from count_people.config import Part, Settings
 from count_people.detectors.base import Detection
@@ -36,7 +36,7 @@ from count_people.hooks import FrameHook, LoopState
 from count_people.tracking.counting import FrameCounter, count_policy, tracker_params
 from count_people.tracking.line_zone import LineCounter
 from count_people.tracking.state import StateWriter, check_writable, read_state
-from count_people.tracking.tracker import Tracker
+from count_people.tracking.tracker import Track, Tracker
 from count_people.tracking.zones import ZoneCounter
 
 #: Keys whose change rebuilds what a message counts (the tracker's keys are Part.TRACKER's).
@@ -58,14 +58,18 @@ def count_tracks(message: dict[str, Any], counted: Counter[str], classes: Sequen
 class LinesAndZones(FrameHook):
     """Tracks, counts and persists; idle (no tracking, no fields) while nothing is configured."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
         self._lock = threading.Lock()
+        self.clock = clock  # epoch seconds of ``since``: the clock the scheduled resets compare with
         self.settings = settings
         self.tracker = Tracker(tracker_params(settings))
         self.counter = self._counter(settings)
         self.lines: list[LineCounter] = []
         self.zones = [ZoneCounter(spec) for spec in settings.zones]
         self.since: dict[str, float] = {}
+        #: The tracks of the latest frame and its (width, height), for features above (analytics' dwell time).
+        self.tracks: list[Track] = []
+        self.frame_size = (0, 0)
         self._writer: StateWriter | None = None
         saved = {}
         if settings.lines and settings.state_file:
@@ -77,7 +81,7 @@ class LinesAndZones(FrameHook):
         """New counters with the totals of ``saved`` for lines whose points did not change."""
         reset = saved.get("counts_reset", settings.counts_reset) != settings.counts_reset
         previous = {} if reset else saved.get("lines", {})
-        now = time.time()
+        now = self.clock()
         self.lines, self.since = [], {}
         for spec in settings.lines:
             counter = LineCounter(spec, settings.tracker_lost_s)
@@ -131,6 +135,7 @@ class LinesAndZones(FrameHook):
                 return
             height, width = frame.image.shape[:2]
             tracks = self.tracker.update(detections, now)
+            self.tracks, self.frame_size = tracks, (width, height)
             lines, changed = {}, False
             for counter in self.lines:
                 crossed = counter.update(tracks, (width, height), now)
@@ -155,6 +160,18 @@ class LinesAndZones(FrameHook):
                 }
             if changed and self._writer is not None:
                 self._writer.save(self._snapshot(self.settings))
+
+    def reset_lines(self, before: float) -> list[str]:
+        """Zero the totals of every line last reset before ``before`` (a scheduled reset, analytics/schedule.py),
+        which becomes their ``since``; returns their names."""
+        with self._lock:
+            reset = [c for c in self.lines if self.since[c.spec.name] < before]
+            for counter in reset:
+                counter.totals = {"in": Counter(), "out": Counter()}
+                self.since[counter.spec.name] = before
+            if reset and self._writer is not None:
+                self._writer.save(self._snapshot(self.settings))
+        return [c.spec.name for c in reset]
 
     def reconfigure(self, settings: Settings) -> None:
         parts = self.settings.changed_parts(settings)

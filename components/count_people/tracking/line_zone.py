@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Protocol, Sequence, TypeVar
 
 from count_people.geometry import Box, LineSpec, Point, anchor_point
 from count_people.tracking.tracker import TIME_SLACK_S, Track
@@ -79,6 +79,34 @@ class PixelLine:
         return 0.0 <= t <= 1.0
 
 
+class Vanishing(Protocol):
+    """What ``hand_over`` needs of a per-track state: its class, latest anchor, box height, when last seen (s)."""
+
+    label: str
+    anchor: Point
+    height: float
+    seen: float
+
+
+StateT = TypeVar("StateT", bound=Vanishing)
+
+
+def hand_over(states: dict[int, StateT], track: Track, p: Point, present: set[int], now: float) -> StateT | None:
+    """Move the state of the nearest same-class track that vanished before ``now`` to ``track`` (an id switch),
+    if any."""
+    best, best_distance = None, math.inf
+    for key, state in states.items():
+        if key in present or state.label != track.label or state.seen >= now:
+            continue
+        distance = math.dist(state.anchor, p)
+        if distance <= HANDOVER_DISTANCE * state.height and distance < best_distance:
+            best, best_distance = key, distance
+    if best is None:
+        return None
+    state = states[track.id] = states.pop(best)
+    return state
+
+
 class LineCounter:
     """In/out totals of one line; feed it the tracks of every frame with ``update``."""
 
@@ -87,11 +115,9 @@ class LineCounter:
         self.lost_s = lost_s
         self.totals: dict[str, Counter[str]] = {"in": Counter(), "out": Counter()}
         self._states: dict[int, _Side] = {}
-        self._now = float("-inf")
 
     def update(self, tracks: Sequence[Track], frame_size: tuple[int, int], now: float) -> dict[str, Counter[str]]:
         """Advance to the frame taken at ``now`` (s); returns its crossings {"in": {label: n}, "out": ...}."""
-        self._now = now
         line = PixelLine.of(self.spec, frame_size)
         crossed: dict[str, Counter[str]] = {"in": Counter(), "out": Counter()}
         present = {t.id for t in tracks}
@@ -100,7 +126,7 @@ class LineCounter:
             distance, band = line.distance(p), line.band(track.box, self.spec.margin)
             side = 1 if distance > band else -1 if distance < -band else 0
             height = track.box[3] - track.box[1]
-            state = self._states.get(track.id) or self._hand_over(track, p, present)
+            state = self._states.get(track.id) or hand_over(self._states, track, p, present, now)
             if state is None:
                 state = self._states[track.id] = _Side(track.label, side, p, p, height, now)
             if side:
@@ -113,17 +139,3 @@ class LineCounter:
         for direction, counts in crossed.items():
             self.totals[direction].update(counts)
         return crossed
-
-    def _hand_over(self, track: Track, p: Point, present: set[int]) -> _Side | None:
-        """Move the state of the nearest recently vanished same-class track to ``track``, if any."""
-        best, best_distance = None, math.inf
-        for key, state in self._states.items():
-            if key in present or state.label != track.label or state.seen >= self._now:
-                continue
-            distance = math.dist(state.anchor, p)
-            if distance <= HANDOVER_DISTANCE * state.height and distance < best_distance:
-                best, best_distance = key, distance
-        if best is None:
-            return None
-        state = self._states[track.id] = self._states.pop(best)
-        return state

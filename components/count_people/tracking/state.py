@@ -15,7 +15,7 @@ import os
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 from count_people.errors import UserError
 
@@ -43,6 +43,16 @@ def _totals(value: Any) -> bool:
         for label, n in value.items())
 
 
+def counts_problem(entry: dict[str, Any], keys: Sequence[str], what: str) -> str | None:
+    """What is wrong with a saved entry's ``since`` and per-class ``keys`` (counts >= 0), or None."""
+    if not _finite(entry.get("since")):
+        return f"{what}: since must be a number"
+    for key in keys:
+        if not _totals(entry.get(key)):
+            return f"{what}: {key!r} must map labels to counts >= 0"
+    return None
+
+
 def _line_problem(name: str, line: Any) -> str | None:
     if not isinstance(line, dict):
         return f"line {name!r} is not an object"
@@ -50,12 +60,7 @@ def _line_problem(name: str, line: Any) -> str | None:
     if not (isinstance(points, list) and len(points) == 2
             and all(isinstance(p, list) and len(p) == 2 and all(map(_finite, p)) for p in points)):
         return f"line {name!r}: points must be two [x, y] pairs"
-    if not _finite(line.get("since")):
-        return f"line {name!r}: since must be a number"
-    for direction in ("in", "out"):
-        if not _totals(line.get(direction)):
-            return f"line {name!r}: {direction!r} must map labels to counts >= 0"
-    return None
+    return counts_problem(line, ("in", "out"), f"line {name!r}")
 
 
 def state_problem(data: Any) -> str | None:
@@ -74,12 +79,15 @@ def state_problem(data: Any) -> str | None:
     return None
 
 
-def read_state(path: str) -> dict[str, Any]:
-    """The saved state, or {} when there is none; an unreadable or wrong-shaped file is kept aside, not fatal."""
+def read_state(path: str, problem_of: Callable[[Any], str | None] | None = None) -> dict[str, Any]:
+    """The saved state, or {} when there is none; an unreadable or wrong-shaped file is kept aside, not fatal.
+
+    ``problem_of``: a further check of a version-1 state's own fields (the areas of ``analytics``).
+    """
     try:
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
-        problem = state_problem(data)
+        problem = state_problem(data) or (problem_of(data) if problem_of else None)
         if problem:
             raise ValueError(problem)
         return data
@@ -87,7 +95,7 @@ def read_state(path: str) -> dict[str, Any]:
         return {}
     except (OSError, ValueError, RecursionError) as exc:  # ValueError: also bad JSON and non-UTF-8 bytes
         aside = f"{path}.corrupt"
-        log.warning("line totals in %s are unreadable (%s); starting from zero, old file kept as %s",
+        log.warning("saved counts in %s are unreadable (%s); starting from zero, old file kept as %s",
                     path, exc, aside)
         with contextlib.suppress(OSError):
             os.replace(path, aside)

@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from count_people.backoff import Backoff
+from count_people.comms.backoff import Backoff
 from count_people.comms.mqtt import MqttPublisher
 from support import Mosquitto, Subscriber, quick_retry_publishers, wait_for
 

@@ -18,7 +18,10 @@ def test_every_key_is_declared_once_with_help_kind_and_part():
 
 
 def test_the_declaration_decides_what_a_change_rebuilds():
-    assert keys_rebuilding(Part.CADENCE) == {"publish_mode", "heartbeat_interval", "summary_interval"}
+    assert keys_rebuilding(Part.CADENCE) == {"publish_mode", "heartbeat_interval", "summary_interval",
+                                             "dwell_buckets"}
+    assert keys_rebuilding(Part.ANALYTICS) == {"areas", "reset_at", "timezone", "event_min_duration",
+                                               "event_hysteresis"}
     assert keys_rebuilding(Part.SOURCE) == {"source", "poll_interval", "max_frame_pixels"}
     assert keys_rebuilding(Part.PUBLISHER) == {"publish", "qos", "queue_size", "local_pubsub"}
     assert keys_rebuilding(Part.RESTART) == {"log_level", "log_format"}

@@ -87,6 +87,20 @@ def test_line_protocol_escapes_and_types():
     ]
 
 
+def test_analytics_fields_become_points():
+    """Dwell per zone, area occupancy and clamped exits, events (count_people/analytics)."""
+    message = {"camera_id": "c", "thing_name": "t", "capture_time": 1700000000.0, "counts": {},
+               "zones": {"hall": {"polygon": [[0, 0], [1, 0], [1, 1]], "occupancy": {"person": 1},
+                                  "dwell": {"inside": 1, "longest_current_s": 42.5, "completed_s": [10.0, 2.5]}}},
+               "areas": {"shop": {"occupancy": {"person": 3}, "clamped": {"person": 1}, "since": 1.0}},
+               "events": [{"state": "raised", "rule": "max_dwell_s", "region": "zone", "name": "hall"}]}
+    assert frame_points(message)[1:] == [
+        "counts_c,camera=c,thing=t,zone=hall longest_visit_s=42.5,visits=2i,visits_s=12.5 1700000000000",
+        "counts_c,area=shop,camera=c,class=person,thing=t occupancy=3i,clamped=1i 1700000000000",
+        "counts_c,camera=c,name=hall,region=zone,rule=max_dwell_s,thing=t event=1i 1700000000000",
+    ]
+
+
 @pytest.mark.shared
 def test_counts_survive_an_influxdb_outage(tmp_path):
     influx = Influxd(tmp_path).start()

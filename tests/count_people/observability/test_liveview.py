@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import urllib.request
 from pathlib import Path
 
 import cv2
@@ -90,5 +91,44 @@ def test_live_view_in_headless_chromium(tmp_path):
         keep = Path(os.environ.get("LIVE_VIEW_SCREENSHOT", ""))
         if keep.name:
             shutil.copy(shot, keep)
+    finally:
+        counter.stop()
+
+
+def high_frequency(image: np.ndarray) -> np.ndarray:
+    """Mean fine detail (gray minus its blur) per 16x16 block of a 640x480 image: near 0 where pixelated."""
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    detail = np.abs(gray - cv2.GaussianBlur(gray, (0, 0), 1.5))
+    return detail.reshape(30, 16, 40, 16).mean(axis=(1, 3))
+
+
+@pytest.mark.shared
+def test_live_view_beyond_loopback_shows_people_pixelated_in_chromium(tmp_path):
+    """Bound to every address with a token and no privacy setting, the page a viewer opens (token in the URL, as
+    a browser's basic-auth prompt would send it) shows the people pixelated: the blocks /frame.jpg pixelated (a
+    frame of fine grain everywhere, tests/count_people/observability/test_privacy.py shows no person pixel
+    leaves) are the blocks without detail in Chromium's screenshot, and the rest keeps its grain."""
+    token = "viewer-token"
+    counter = RunningCounter(tmp_path, "--http-host", "0.0.0.0", "--http-token", token, frames=1, grain=40)
+    try:
+        wait_for(lambda: (counter.value("people_counter_frames_processed_total") or 0) >= 3, 60, 0.2, "frames")
+        request = urllib.request.Request(f"http://127.0.0.1:{counter.port}/frame.jpg",
+                                         headers={"Authorization": f"Bearer {token}"})
+        served = cv2.imdecode(np.frombuffer(urllib.request.urlopen(request, timeout=10).read(), np.uint8),
+                              cv2.IMREAD_COLOR)
+        original = cv2.imdecode(np.frombuffer(counter.feeder.jpegs[0], np.uint8), cv2.IMREAD_COLOR)
+        pixelated = high_frequency(served) < 0.4 * high_frequency(original)
+        assert pixelated.sum() >= 100, "the people of the frame were pixelated"
+
+        url, window = f"http://viewer:{token}@127.0.0.1:{counter.port}/", "--window-size=480,900"
+        dom = chromium(url, "--virtual-time-budget=6000", window, "--dump-dom")
+        img = re.search(r'<img id="frame"[^>]*data-loaded="640"[^>]*data-box="([\d,-]+)"', dom)
+        assert img, "the frame loaded with the token of the address"
+        shot = tmp_path / "live-view-private.png"
+        chromium(url, "--virtual-time-budget=6000", window, f"--screenshot={shot}")
+        x, y, w, h = map(int, img.group(1).split(","))
+        photo = cv2.resize(cv2.imread(str(shot))[y:y + h, x:x + w], (640, 480), interpolation=cv2.INTER_LINEAR)
+        shown = high_frequency(photo)
+        assert np.median(shown[pixelated]) < 0.5 * np.median(shown[~pixelated]), "people shown pixelated"
     finally:
         counter.stop()
