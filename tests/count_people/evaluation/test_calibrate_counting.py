@@ -65,3 +65,23 @@ def test_auto_only_takes_a_mode_no_worse_than_detections_on_every_tuning_footage
         "smoothed": {"A": [1.0, 0.9, 0.95], "B": [1.0, 0.95, 0.95], "pooled": [1.0, 0.93, 0.95]},
     }
     assert calibrate.auto_modes(per_rate, ["A", "B"]) == [[0.0, "detections"], [2.24, "fused"], [11.18, "smoothed"]]
+
+
+def test_the_command_writes_the_calibration_beside_the_model_and_prints_held_out_figures(tmp_path, monkeypatch,
+                                                                                         capsys):
+    import json
+
+    from count_people.cli import main
+    from count_people.detectors import calibration as shipped
+
+    model = tmp_path / "mine.onnx"
+    model.write_bytes(b"weights")
+    scenes = {"a.mp4": scene("a", 0.8, 0.6), "b.mp4": scene("b", 0.9, 0.2)}
+    monkeypatch.setattr(calibrate, "detect", lambda settings, path: scenes[path.name])
+    monkeypatch.setattr(calibrate, "candidate_settings", lambda settings: settings)
+    assert main(["calibrate", "--detector", "gluoncv", "--model", str(model), "--tune", str(tmp_path / "a.mp4"),
+                 "--report", str(tmp_path / "b.mp4"), "--write"]) == 0
+    written = json.loads(shipped.beside(str(model)).read_text())
+    assert written["tuned_on"] == ["a"] and list(written["held_out"]) == ["b"]
+    assert written["sha256"] == shipped.fingerprint(model)
+    assert "| b | 25 |" in capsys.readouterr().out
