@@ -41,7 +41,7 @@ def main(path: str) -> None:
     settings = Settings().updated({
         "lines": {"entrance": [[0.5, 0.98], [0.5, 0.35]]},
         "zones": {"counter": [[0.62, 0.55], [0.98, 0.55], [0.98, 0.98], [0.62, 0.98]]},
-        "state_file": "", "tracker_confirm_frames": 1,
+        "state_file": "", "tracker_confirm_s": 0,
     })
     hook = LinesAndZones(settings)
     # Three walk left to right through the line, one right to left; two wait in the zone.

@@ -15,7 +15,7 @@ from typing import Any
 
 from frame_handoff.keys import keys
 
-from count_people.config import ENV_PREFIX, SECTIONS, Part, Settings, load_settings, part_of
+from count_people.config import DEPRECATED_FRAME_KEYS, ENV_PREFIX, SECTIONS, Part, Settings, load_settings, part_of
 from count_people.config.generate import shown_default
 
 
@@ -37,10 +37,12 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
                 metavar=key.metadata["metavar"] or key.name.upper(),
                 help=f"{key.metadata['help']} ({'; '.join(facts)})".replace("%", "%%"),
             )
+    for name in DEPRECATED_FRAME_KEYS:  # accepted, logged once, converted to seconds; not in --help
+        parser.add_argument("--" + name.replace("_", "-"), dest=name, help=argparse.SUPPRESS)
 
 
 def flags_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    return {key.name: getattr(args, key.name) for key in Settings.options()}
+    return {name: getattr(args, name) for name in [*(key.name for key in Settings.options()), *DEPRECATED_FRAME_KEYS]}
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

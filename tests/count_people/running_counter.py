@@ -85,7 +85,7 @@ class RunningCounter:
         self.log = workdir / "counter.log"
         args = [sys.executable, "-m", "count_people", "--source", str(self.feeder.path), *body_model_flags(),
                 "--http-port", str(self.port), "--http-host", "127.0.0.1", "--camera-id", CAMERA,
-                "--lines", json.dumps(LINES), "--zones", json.dumps(ZONES), "--tracker-confirm-frames", "1",
+                "--lines", json.dumps(LINES), "--zones", json.dumps(ZONES), "--tracker-confirm-s", "0",
                 "--state-file", str(workdir / "line-counts.json"), "--stats-interval", "0", *extra]
         env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "components")}
         with self.log.open("wb") as log:

@@ -54,9 +54,10 @@ class Camera:
         self.hooks = analytics.create_hooks(self.loop)
         self.frames = 0
 
-    def frame(self, detections: list[Detection], capture_time: float = 0.0) -> dict[str, Any]:
+    def frame(self, detections: list[Detection], capture_time: float | None = None) -> dict[str, Any]:
+        """One frame taken at ``capture_time`` (default: the next of a 10 fps camera)."""
         message: dict[str, Any] = {"counts": {}}
-        frame = Frame(IMAGE, capture_time, 0.0, self.frames)
+        frame = Frame(IMAGE, self.frames / 10 if capture_time is None else capture_time, 0.0, self.frames)
         self.frames += 1
         for hook in self.hooks:
             hook.annotate(frame, detections, message)
@@ -72,5 +73,5 @@ class Camera:
 
 def analytics_settings(tmp_path: Path, **changes: Any) -> Settings:
     """One door, totals saved in ``tmp_path``, tracks confirmed at once."""
-    base = {"lines": DOOR, "state_file": str(tmp_path / "counts.json"), "tracker_confirm_frames": 1}
+    base = {"lines": DOOR, "state_file": str(tmp_path / "counts.json"), "tracker_confirm_s": 0}
     return Settings().updated({**base, **changes})

@@ -40,7 +40,7 @@ def test_the_counters_keys_are_accepted_and_not_read():
     counter = {"lines": {"door": [[0.5, 0], [0.5, 1]]}, "zones": {}, "threshold": 0.6, "classes": "person",
                "max_boxes": 50, "publish_mode": "on_change", "topic": "t/{camera}", "source": "/x.jpg",
                "state_file": "/s.json", "health_timeout": 5, "grabber_status": "/x.status.json",
-               "counts_reset": "daily", "tracker_lost_frames": 3}
+               "counts_reset": "daily", "tracker_lost_s": 0.5}
     (camera,) = _parse([{"id": "door", "rtsp_url": URL, **counter}])
     assert camera.config.frame_path.name == "door.jpg"
 

@@ -4,7 +4,7 @@ A track is inside only once its anchor is more than ``margin`` times its box ext
 border inside the polygon, and outside only once it is that far outside: the hysteresis of counting lines
 (tracking/line_zone.py), so jitter at the border does not split a visit or make one of a passer-by. The
 visit's duration, however, runs from the first frame the anchor was inside the polygon to the last, so the
-band delays the decision, not the measurement. A track unseen for more than ``lost_frames`` frames ends its
+band delays the decision, not the measurement. A track unseen for more than ``lost_s`` seconds ends its
 visit at the last time it was seen inside (it left the picture, or the detector lost it); a new track id
 next to one that just vanished takes over its visit, as it takes over its side of a line (an id switch).
 """
@@ -16,13 +16,13 @@ from dataclasses import dataclass
 
 from count_people.geometry import ZoneSpec, anchor_point, nearest_edge, point_in_polygon
 from count_people.tracking.line_zone import hand_over
-from count_people.tracking.tracker import Track
+from count_people.tracking.tracker import TIME_SLACK_S, Track
 
 
 @dataclass(frozen=True)
 class DwellConfig:
-    #: Frames a track may go unseen before its visit ends (the tracker's ``lost_frames``).
-    lost_frames: int = 30
+    #: Seconds a track may go unseen before its visit ends (the tracker's ``lost_s``).
+    lost_s: float = 1.2
 
 
 @dataclass
@@ -30,7 +30,7 @@ class _Visit:
     label: str
     anchor: tuple[float, float]  # latest anchor (pixels)
     height: float
-    seen: int  # frame number last seen
+    seen: float  # timestamp (s) of the frame it was last seen in
     inside: bool | None = None  # clearly inside / outside; None until first seen clearly on one side
     first_inside: float | None = None  # first time the anchor was in the polygon since last clearly outside
     last_inside: float | None = None
@@ -42,11 +42,9 @@ class ZoneDwell:
     def __init__(self, spec: ZoneSpec, config: DwellConfig) -> None:
         self.spec, self.config = spec, config
         self._visits: dict[int, _Visit] = {}
-        self._frame = 0
 
     def update(self, tracks: Sequence[Track], frame_size: tuple[int, int], now: float) -> list[float]:
         """Advance one frame at ``now`` (seconds); returns the durations of the visits completed in it."""
-        self._frame += 1
         width, height = frame_size
         polygon = [(x * width, y * height) for x, y in self.spec.polygon]
         completed = []
@@ -58,10 +56,10 @@ class ZoneDwell:
             x0, y0, x1, y1 = track.box
             band = self.spec.margin * (abs(nx) * (x1 - x0) + abs(ny) * (y1 - y0))  # as PixelLine.band
             clear = raw if distance > band else None
-            visit = self._visits.get(track.id) or hand_over(self._visits, track, point, present, self._frame)
+            visit = self._visits.get(track.id) or hand_over(self._visits, track, point, present, now)
             if visit is None:
-                visit = self._visits[track.id] = _Visit(track.label, point, y1 - y0, self._frame)
-            visit.anchor, visit.height, visit.seen = point, y1 - y0, self._frame
+                visit = self._visits[track.id] = _Visit(track.label, point, y1 - y0, now)
+            visit.anchor, visit.height, visit.seen = point, y1 - y0, now
             if raw:
                 visit.first_inside = now if visit.first_inside is None else visit.first_inside
                 visit.last_inside = now
@@ -72,7 +70,7 @@ class ZoneDwell:
                 if visit.inside:
                     completed.append(self._duration(visit))
                 visit.inside, visit.first_inside, visit.last_inside = False, None, None
-        for key in [k for k, v in self._visits.items() if self._frame - v.seen > self.config.lost_frames]:
+        for key in [k for k, v in self._visits.items() if now - v.seen > self.config.lost_s + TIME_SLACK_S]:
             visit = self._visits.pop(key)
             if visit.inside:
                 completed.append(self._duration(visit))

@@ -36,7 +36,7 @@ log = logging.getLogger("count_people.analytics")
 #: "1" is AT_LEAST_ONCE, which the nucleus spools: aws-greengrass-nucleus v2.18.2
 #: src/main/java/com/aws/greengrass/builtin/services/mqttproxy/MqttProxyIPCAgent.java:300-301).
 EVENT_QOS = 1
-#: What a change rebuilds a camera's visits and zone thresholds for: their own keys, zones, tracker_lost_frames.
+#: What a change rebuilds a camera's visits and zone thresholds for: their own keys, zones, tracker_lost_s.
 REBUILDS = frozenset({Part.ANALYTICS, Part.REGIONS, Part.TRACKER})
 
 
@@ -53,7 +53,7 @@ def analytics_config(settings: Settings) -> AnalyticsConfig:
     return AnalyticsConfig(
         schedule=ScheduleConfig(settings.reset_at, settings.timezone),
         areas=AreasConfig(settings.areas, areas_state_file(settings.state_file)),
-        dwell=DwellConfig(settings.tracker_lost_frames),
+        dwell=DwellConfig(settings.tracker_lost_s),
         events=EventConfig(settings.event_min_duration, settings.event_hysteresis),
     )
 

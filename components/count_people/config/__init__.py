@@ -8,6 +8,7 @@ from count_people.config.loader import (
     read_config_file,
 )
 from count_people.config.settings import (
+    DEPRECATED_FRAME_KEYS,
     FIELDS,
     GREENGRASS_KEYS,
     SECRET_KEYS,
@@ -22,6 +23,7 @@ from count_people.config.settings import (
 from count_people.config.values import IOT_CORE_MAX_PAYLOAD_BYTES, ResetTime, Secret, events_topic
 
 __all__ = [
+    "DEPRECATED_FRAME_KEYS",
     "ENV_PREFIX",
     "FIELDS",
     "GREENGRASS_KEYS",

@@ -14,7 +14,7 @@ from typing import Any
 
 from frame_handoff.keys import keys, load_text, one_line, parse_key, read_text_file
 
-from count_people.config.settings import FIELDS, GREENGRASS_KEYS, Greengrass, Settings
+from count_people.config.settings import DEPRECATED_FRAME_KEYS, FIELDS, GREENGRASS_KEYS, Greengrass, Settings
 from count_people.config.values import events_topic, iot_core_topic_problem
 from count_people.errors import UserError
 
@@ -40,7 +40,7 @@ def environment_settings(environ: Mapping[str, str]) -> dict[str, str]:
     for var, value in environ.items():
         if var.startswith(ENV_PREFIX) and var != ENV_PREFIX + "CONFIG":
             name = var[len(ENV_PREFIX):].lower()
-            if name not in FIELDS:
+            if name not in FIELDS and name not in DEPRECATED_FRAME_KEYS:
                 raise UserError(f"unknown environment variable {var}; valid keys: {', '.join(sorted(FIELDS))}")
             values[name] = value
     return values

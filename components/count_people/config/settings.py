@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import logging
 import os
 import socket
 from collections.abc import Iterator, Mapping
@@ -47,6 +48,8 @@ from count_people.config.values import (
 )
 from count_people.errors import UserError
 from count_people.geometry import AreaSpec, LineSpec, ZoneSpec
+
+log = logging.getLogger("count_people.config")
 
 
 class Part(Enum):
@@ -123,13 +126,15 @@ class Detection:
                                number(float, 0.0, 1.0), "IOU", part=Part.LIVE)
     threads: int = key(0, "CPU threads for inference (0 = runtime default: all cores)", number(int, 0, 1024), "N")
     model_defaults: bool = key(
-        True, "apply the model catalog's measured defaults (thresholds, NMS, labels, layout) to a known model's "
-        "keys left at their built-in defaults", SWITCH, "on|off")
+        True, "apply the model catalog's defaults (labels, layout) and the model's calibration (thresholds, NMS, "
+        "count modes) to the keys left at their built-in defaults", SWITCH, "on|off")
     output_layout: str = key(
         "auto", "output layout of a YOLO model: auto (from the output shapes), darknet, yolov5, yolov8, yolox or "
         "nanodet", choice("auto", "darknet", "yolov5", "yolov8", "yolox", "nanodet"), "LAYOUT")
-    precision: str = key("fp32", "arithmetic of the network on CPU: fp32, or int8 (quantized once with calibration "
-                         "frames and cached; gluoncv and onnxruntime)", choice("fp32", "int8"), "fp32|int8")
+    precision: str = key("fp32", "arithmetic of the network on CPU: fp32, int8 (quantized once with calibration "
+                         "frames and cached; gluoncv and onnxruntime), or auto (count in FP32 at once, measure INT8 "
+                         "against it in the background and switch when it is faster and agrees; cached per CPU "
+                         "model)", choice("fp32", "int8", "auto"), "fp32|int8|auto")
     model_cache: str = key("model-cache", "folder for quantized models (relative: to the working directory, the "
                            "component's work folder)", TEXT, "PATH", part=Part.LIVE)
     calibration_source: str = key("", "video, image folder or frame file whose frames calibrate INT8 (empty = "
@@ -139,7 +144,7 @@ class Detection:
 
 @dataclass(frozen=True)
 class Tracking:
-    """Tracks across frames, and whether a message counts detections or tracks."""
+    """Tracks across frames, and what a message counts (docs/content/how-to/detectors.md, "What is counted")."""
 
     NAME: ClassVar[str] = "tracking"
     PART: ClassVar[Part] = Part.TRACKER
@@ -148,17 +153,26 @@ class Tracking:
                                         "extend them", number(float, 0.0, 1.0), "SCORE")
     tracker_match_iou: float = key(0.2, "minimum IoU between a track's predicted box and its detection",
                                    number(float, 0.01, 1.0), "IOU")
-    tracker_lost_frames: int = key(30, "frames a track survives unseen before its id is dropped",
-                                   number(int, 0, 10000), "N")
-    tracker_confirm_frames: int = key(2, "frames an object must be seen before it gets a track id",
-                                      number(int, 1, 100), "N")
+    # Time constants in seconds (issue 25: one setting means the same at every frame rate); the frame-counted
+    # keys of earlier releases are deprecated aliases, converted by frames_to_seconds below.
+    tracker_lost_s: float = key(1.2, "seconds a track survives unseen before its id is dropped",
+                                number(float, 0.0, 3600.0), "S")
+    tracker_confirm_s: float = key(
+        0.04, "seconds an object must be followed (first to latest sighting) before it gets a track id; 0 = at its "
+        "first sighting", number(float, 0.0, 60.0), "S")
     count_from: str = key(
-        "detections", "what a message's count is: this frame's detections, or tracks (confirmed tracks seen in this "
-        "frame, including weak detections that continue a track)", choice("detections", "tracks"),
-        "detections|tracks", part=Part.LIVE)
-    count_hold_frames: int = key(
-        3, "with count_from tracks: frames a confirmed track still counts after its last detection (a person the "
-        "detector missed briefly)", number(int, 0, 1000), "N", part=Part.LIVE)
+        "auto", "what a message's count is: detections (this frame's boxes), smoothed (their count's median over "
+        "count_window_s), tracks (confirmed tracks seen in this frame, including weak detections that continue a "
+        "track), fused (this frame's boxes, plus weak ones that continue a confirmed track and tracks unseen for at "
+        "most count_hold_s), or auto (the mode the model's calibration measured best at this camera's actual frame "
+        "rate; detections for an uncalibrated model)", choice("auto", "detections", "smoothed", "tracks", "fused"),
+        "auto|detections|smoothed|tracks|fused", part=Part.LIVE)
+    count_hold_s: float = key(
+        0.12, "with count_from tracks or fused: seconds a confirmed track still counts after its last detection (a "
+        "person the detector missed briefly)", number(float, 0.0, 3600.0), "S", part=Part.LIVE)
+    count_window_s: float = key(
+        0.0, "with count_from smoothed, tracks or fused: the count is the median of the last this many seconds' "
+        "counts (0 = this frame's)", number(float, 0.0, 60.0), "S", part=Part.LIVE)
 
 
 @dataclass(frozen=True)
@@ -298,13 +312,20 @@ class Settings(Observability, Publishing, Analytics, Regions, Tracking, Detectio
     def updated(self, changes: Mapping[str, Any], origin: str = "configuration") -> Settings:
         """A copy with ``changes`` (flat keys, or a section's keys under its name) parsed and validated; raises
         UserError naming the bad key."""
-        parsed = {}
+        parsed, frame_keys = {}, {}
         for name, raw in _flat(changes, origin):
+            if name in DEPRECATED_FRAME_KEYS:
+                frame_keys[name] = raw
+                continue
             try:
                 parsed[name] = parse_key(FIELDS[name], raw)
             except (ValueError, TypeError) as exc:  # TypeError: a value of the wrong shape from a config file
                 raise UserError(f"{origin}: bad value for {name}: {one_line(exc)}") from None
-        return dataclasses.replace(self, **parsed)
+        try:
+            seconds = frames_to_seconds(frame_keys, parsed.get("max_fps", self.max_fps))
+        except ValueError as exc:
+            raise UserError(f"{origin}: bad value for {exc}") from None
+        return dataclasses.replace(self, **{**{k: v for k, v in seconds.items() if k not in parsed}, **parsed})
 
     def camera_settings(self) -> list[Settings]:
         """One Settings per camera (``cameras`` entries over these defaults), or ``[self]`` for one camera.
@@ -318,7 +339,7 @@ class Settings(Observability, Publishing, Analytics, Regions, Tracking, Detectio
         folder, state = Path(self.source).parent, Path(self.state_file)
         cameras, sources = [], {}
         for index, entry in enumerate(self.cameras):
-            values = {k: v for k, v in entry if k in CAMERA_KEYS}
+            values = {k: v for k, v in entry if k in CAMERA_KEYS or k in DEPRECATED_FRAME_KEYS}
             camera_id = dict(entry)["id"]
             values.setdefault("source", str(folder / f"{camera_id}.jpg"))
             values.setdefault("grabber_status", "")  # beside this camera's frame, not the shared default's
@@ -326,10 +347,17 @@ class Settings(Observability, Publishing, Analytics, Regions, Tracking, Detectio
                 values["state_file"] = str(state.with_name(f"{state.stem}-{camera_id}{state.suffix}"))
             parsed = {}
             for name, raw in values.items():
+                if name in DEPRECATED_FRAME_KEYS:
+                    continue
                 try:
                     parsed[name] = parse_key(FIELDS[name], raw)
                 except (ValueError, TypeError) as exc:
                     raise UserError(f"cameras[{index}].{name}: {one_line(exc)}") from None
+            try:
+                seconds = frames_to_seconds(values, parsed.get("max_fps", self.max_fps))
+            except ValueError as exc:
+                raise UserError(f"cameras[{index}].{exc}") from None
+            parsed = {**{k: v for k, v in seconds.items() if k not in parsed}, **parsed}
             source = str(Path(parsed["source"]).resolve())
             if source in sources:
                 raise UserError(f"cameras[{index}].source: {parsed['source']} is also the frame file of camera "
@@ -344,6 +372,39 @@ class Settings(Observability, Publishing, Analytics, Regions, Tracking, Detectio
     def changed_parts(self, other: Settings) -> set[Part]:
         """What a switch from these settings to ``other`` rebuilds (the parts of the changed keys)."""
         return {part_of(name) for name in self.changed_keys(other)}
+
+
+#: Deprecated keys counted in processed frames -> (their key in seconds, frames that span no time). A frame form
+#: converts at the camera's ``max_fps`` of the same configuration when set, else at FRAME_KEYS_FPS, the rate the
+#: old frame defaults were tuned at (TUD at 25 fps): 30 lost frames -> 1.2 s, 2 confirm frames (one interval)
+#: -> 0.04 s, 3 hold frames -> 0.12 s, the new defaults. Logged once per key; the seconds key wins when both are
+#: set. Not keys of Settings: they are in no reference, flag list or schema, only read.
+DEPRECATED_FRAME_KEYS = {"tracker_lost_frames": ("tracker_lost_s", 0),
+                         "tracker_confirm_frames": ("tracker_confirm_s", 1), "count_hold_frames": ("count_hold_s", 0)}
+FRAME_KEYS_FPS = 25.0
+_warned_frame_keys: set[str] = set()
+
+
+def frames_to_seconds(changes: Mapping[str, Any], max_fps: float) -> dict[str, float]:
+    """The seconds keys of the deprecated frame keys in ``changes`` (snake_case names), converted at ``max_fps``
+    (when > 0, else FRAME_KEYS_FPS); raises ValueError naming a bad value."""
+    rate = max_fps if max_fps > 0 else FRAME_KEYS_FPS
+    converted = {}
+    for name, raw in changes.items():
+        if name not in DEPRECATED_FRAME_KEYS:
+            continue
+        key_in_seconds, offset = DEPRECATED_FRAME_KEYS[name]
+        try:
+            frames = number(int, offset, 100000)(raw)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {one_line(exc)}") from None
+        converted[key_in_seconds] = (frames - offset) / rate
+        if name not in _warned_frame_keys:
+            _warned_frame_keys.add(name)
+            log.warning("%s is deprecated: counted in frames it meant a different time at every frame rate; read as "
+                        "%s: %g (at %g fps); set %s instead", name, key_in_seconds, converted[key_in_seconds], rate,
+                        key_in_seconds)
+    return converted
 
 
 #: Every key of Settings by name, and the section that declares it.
@@ -376,7 +437,7 @@ def _flat(changes: Mapping[str, Any], origin: str) -> Iterator[tuple[str, Any]]:
         name = str(raw_key).replace("-", "_")
         section = SECTION_NAMED.get(name)
         if section is None:
-            if name not in FIELDS:
+            if name not in FIELDS and name not in DEPRECATED_FRAME_KEYS:
                 close = difflib.get_close_matches(name, [*FIELDS, *SECTION_NAMED], n=1)
                 hint = f"did you mean {close[0]}?" if close else f"valid keys: {', '.join(FIELDS)}"
                 raise UserError(f"{origin}: unknown key {raw_key!r}; {hint} (or a section: {', '.join(SECTION_NAMED)}; "
@@ -385,7 +446,7 @@ def _flat(changes: Mapping[str, Any], origin: str) -> Iterator[tuple[str, Any]]:
             continue
         if not isinstance(value, dict):
             raise UserError(f"{origin}: bad value for {name}: expected a mapping of the {name} section's keys")
-        own = {f.name for f in keys(section)}
+        own = {f.name for f in keys(section)} | (set(DEPRECATED_FRAME_KEYS) if section is Tracking else set())
         for inner, inner_value in value.items():
             if str(inner) not in own:
                 raise UserError(f"{origin}: unknown key {name}.{inner}; the {name} section has: {', '.join(own)}")

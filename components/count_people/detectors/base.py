@@ -63,6 +63,8 @@ class Detector(ABC):
     load_seconds: float = 0.0
     #: The arithmetic the loaded network runs in; INT8 backends set "int8" once it runs (fp32 after a fallback).
     precision: str = "fp32"
+    #: With ``precision: auto``: what was measured (a ``precision.PrecisionChoice``), None until then.
+    precision_choice: Any = None
 
     def __init__(self, config: DetectorConfig) -> None:
         self.config = config

@@ -21,9 +21,9 @@ from count_people.evaluation.accuracy import CountAccuracy
 from count_people.evaluation.crossings import CrossingEvaluation, format_crossings
 from count_people.evaluation.dwell import DwellEvaluation, format_dwell
 from count_people.evaluation.ground_truth import frame_rate, image_size, load_ground_truth, load_tracks, scale_to_frame
+from count_people.evaluation.sweep import RATES, detect, format_table, table
 from count_people.frames import ImageFolder, VideoFile, open_source
-from count_people.tracking.hook import tracker_params
-from count_people.tracking.tracker import Tracker
+from count_people.tracking.counting import FrameCounter, count_policy
 
 log = logging.getLogger("count_people.evaluation")
 
@@ -32,8 +32,9 @@ def evaluate(settings: Settings, gt: Path, seqinfo: Path | None, every: int = 1,
              iou_threshold: float = 0.5) -> dict[str, Any]:
     """Count error and precision/recall of ``settings.classes[0]`` on every ``every``-th frame.
 
-    Video frame i (from 0) is ground-truth frame i + 1, as in MOTChallenge. With ``count_from: tracks``
-    the counted boxes are those of the confirmed tracks seen in each frame, as the counter publishes them.
+    Video frame i (from 0) is ground-truth frame i + 1, as in MOTChallenge. With ``count_from`` other than
+    detections the counted boxes are those the counter publishes (``FrameCounter``), each frame timed by its
+    place in the video.
     """
     truth = load_ground_truth(gt)
     truth_size = image_size(seqinfo) if seqinfo else None
@@ -47,8 +48,9 @@ def evaluate(settings: Settings, gt: Path, seqinfo: Path | None, every: int = 1,
     label = settings.classes[0]
     accuracy = CountAccuracy(iou_threshold)
     crossings = CrossingEvaluation(settings, load_tracks(gt)) if settings.lines else None
-    dwell = DwellEvaluation(settings, load_tracks(gt), footage_fps(source, seqinfo)) if settings.zones else None
-    tracker = Tracker(tracker_params(settings)) if settings.count_from == "tracks" else None
+    fps = footage_fps(source, seqinfo)
+    dwell = DwellEvaluation(settings, load_tracks(gt), fps) if settings.zones else None
+    counter = FrameCounter(count_policy(settings)) if settings.count_from != "detections" else None
     no_boxes = np.zeros((0, 4), np.float32)
     stop = threading.Event()
     scaled: dict[int, np.ndarray] | None = None
@@ -65,11 +67,12 @@ def evaluate(settings: Settings, gt: Path, seqinfo: Path | None, every: int = 1,
                 crossings.add(frame, detections)
             if dwell is not None:
                 dwell.add(frame, detections)
-            if tracker is not None:
-                tracker.update(detections)
-                detections = tracker.counted(settings.count_hold_frames)
+            count = None
+            if counter is not None:
+                count = counter.count(detections, frame.index / fps)[label]
+                detections = counter.boxes
             boxes = [d.box for d in detections if d.label == label]
-            accuracy.add(np.array(boxes, np.float32).reshape(-1, 4), scaled.get(frame.index + 1, no_boxes))
+            accuracy.add(np.array(boxes, np.float32).reshape(-1, 4), scaled.get(frame.index + 1, no_boxes), count)
     finally:
         source.close()
     elapsed = time.perf_counter() - started
@@ -106,6 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="seqinfo.ini giving the ground truth's image size, to scale boxes to a video of "
                         "another resolution (default: seqinfo.ini beside the gt folder, if present)")
     parser.add_argument("--every", type=int, default=1, metavar="N", help="evaluate every N-th frame (default: 1)")
+    parser.add_argument("--rates", nargs="?", const=",".join(f"{r:g}" for r in RATES), metavar="FPS,...",
+                        help="instead: count MAE per count mode (detections, tracks, fused, auto) at each of these "
+                        "frame rates, the video subsampled from every starting frame (default with no value: "
+                        "1,2,5,10,25); the detector runs once")
     parser.add_argument("--iou", type=float, default=0.5, help="IoU for a detection to match (default: 0.5)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a sentence")
     add_settings_arguments(parser)
@@ -120,6 +127,15 @@ def main(argv: Sequence[str]) -> int:
     seqinfo = args.seqinfo or gt.parent.parent / "seqinfo.ini"
     if args.seqinfo is not None and not seqinfo.is_file():
         raise UserError(f"seqinfo file {str(seqinfo)!r} does not exist")
+    if args.rates:
+        try:
+            rates = [float(r) for r in args.rates.split(",")]
+        except ValueError:
+            raise UserError(f"--rates: expected frame rates like 1,5,25, got {args.rates!r}") from None
+        footage = detect(settings.updated({"count_from": "auto"}), Path(settings.source), gt)
+        tables = {footage.name: table(settings, footage, rates)}
+        print(json.dumps(tables) if args.json else format_table(tables))
+        return 0
     result = evaluate(settings, gt, seqinfo if seqinfo.is_file() else None, args.every, args.iou)
     if args.json:
         print(json.dumps({key: value if key in ("crossings", "dwell") else round(value, 4)

@@ -30,6 +30,7 @@ class VideoFile(FrameSource):
             raise UserError(f"cannot open video file {path!r}; check the path and that it is a video")
         self.fps = self.capture.get(cv2.CAP_PROP_FPS) or 0.0
         self._index = 0
+        self._opened = time.time()
 
     def next_frame(self, stop: threading.Event) -> Frame | None:
         if stop.is_set() or self.closed.is_set():
@@ -37,7 +38,10 @@ class VideoFile(FrameSource):
         ok, image = self.capture.read()
         if not ok:
             return None
-        frame = Frame(image, time.time(), 0.0, self._index)
+        # A recorded frame was captured at its place in the video: the tracker predicts over that interval,
+        # not over however long decoding and detection took (faster or slower than real time).
+        captured = self._opened + self._index / self.fps if self.fps > 0 else time.time()
+        frame = Frame(image, captured, 0.0, self._index)
         self._index += 1
         return frame
 

@@ -4,6 +4,7 @@ from count_people.geometry.plane import (
     Box,
     Point,
     anchor_point,
+    count_matches,
     cross,
     iou_matrix,
     nearest_edge,
@@ -23,7 +24,7 @@ from count_people.geometry.specs import (
 )
 
 __all__ = [
-    "ANCHORS", "AreaSpec", "Box", "Door", "LineSpec", "Point", "ZoneSpec", "anchor_point", "cross", "iou_matrix",
-    "nearest_edge", "parse_areas", "parse_lines",
+    "ANCHORS", "AreaSpec", "Box", "Door", "LineSpec", "Point", "ZoneSpec", "anchor_point", "count_matches", "cross",
+    "iou_matrix", "nearest_edge", "parse_areas", "parse_lines",
     "parse_zones", "point_in_polygon", "segments_intersect", "self_intersects",
 ]

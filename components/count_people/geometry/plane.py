@@ -104,3 +104,18 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
     union = area_a[:, None] + area_b[None, :] - inter
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def count_matches(predicted: np.ndarray, truth: np.ndarray, iou_threshold: float = 0.5) -> int:
+    """True positives of a greedy one-to-one matching, highest IoU first (as the PASCAL VOC/COCO tools)."""
+    ious = iou_matrix(predicted, truth)
+    pairs = np.argwhere(ious >= iou_threshold)
+    if len(pairs) == 0:
+        return 0
+    order = np.argsort(-ious[pairs[:, 0], pairs[:, 1]], kind="stable")
+    used_pred, used_true = set(), set()
+    for p, t in pairs[order]:
+        if p not in used_pred and t not in used_true:
+            used_pred.add(p)
+            used_true.add(t)
+    return len(used_pred)

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 from count_people.config import Part, Settings
 from count_people.detectors import Detector, detector_config
+from count_people.detectors.precision import measure
+from count_people.errors import UserError
 from count_people.frames import Frame
 from count_people.hooks import FrameHook, HookFactory
 from count_people.loop.camera import CountingLoop
@@ -56,10 +58,36 @@ class MultiCameraLoop:
         self.slots: dict[str, CameraSlot] = {}
         self._cond = threading.Condition()
         self._reconfiguring = threading.Lock()
+        #: Held per frame, and by precision auto's few seconds of timing (the counting pauses for them).
+        self._probing = threading.Lock()
         self._running = False
         self._warned_at = time.monotonic()
         for camera in settings.camera_settings():
             self._add(camera, self._view(camera, self.detector))
+        if settings.precision == "auto":
+            threading.Thread(target=self._choose_precision, args=(settings, self.detector), daemon=True,
+                             name="precision-auto").start()
+
+    def _choose_precision(self, settings: Settings, fp32: Detector) -> None:
+        """``precision: auto`` in the background: count on in FP32 meanwhile, then switch to what was measured."""
+        started = time.monotonic()
+        try:
+            int8, choice = measure(settings, fp32, self._probing)
+        except (UserError, OSError, RuntimeError, ValueError) as exc:
+            log.warning("precision auto: could not measure INT8 (%s); staying on FP32", exc)
+            return
+        chosen = int8 or fp32
+        chosen.precision_choice = choice
+        speedup = f"INT8 {choice.speedup:.2f}x FP32 ({choice.int8_ms:.1f} vs {choice.fp32_ms:.1f} ms/frame, " \
+                  f"agreement F1 {choice.agreement:.2f})" if choice.speedup else "INT8 not measured"
+        log.info("precision auto: %s on %s: %s; %s (%.1f s)", choice.precision.upper(), choice.cpu, choice.reason,
+                 speedup, time.monotonic() - started)
+        with self._reconfiguring:
+            if self.detector is not fp32:  # reconfigured meanwhile: that load decides again
+                return
+            for slot in self.slots.values():
+                slot.loop.reconfigure(slot.loop.settings, detector=self._view(slot.loop.settings, chosen))
+            self.detector = chosen
 
     def _view(self, camera: Settings, detector: Detector) -> Detector:
         """The shared model with this camera's threshold and classes (a retuned copy, no second load)."""
@@ -104,6 +132,9 @@ class MultiCameraLoop:
             detector = self.detector
             if Part.MODEL in self.settings.changed_parts(new):
                 detector = CountingLoop.load_detector(new)
+                if new.precision == "auto":
+                    threading.Thread(target=self._choose_precision, args=(new, detector), daemon=True,
+                                     name="precision-auto").start()
             views = {camera_id: self._view(camera, detector) for camera_id, camera in cameras.items()}  # checks classes
             for camera_id in [c for c in self.slots if c not in cameras]:
                 self._remove(camera_id)
@@ -173,7 +204,7 @@ class MultiCameraLoop:
                 slot, frame = picked
                 started = time.monotonic()
                 loop = slot.loop
-                with loop.lock:
+                with self._probing, loop.lock:
                     loop.process(frame)
                 slot.last_processed = started
                 slot.next_due = started + 1.0 / loop.settings.max_fps if loop.settings.max_fps > 0 else 0.0

@@ -122,9 +122,29 @@ class _LiveCollector(Collector):
                                   labels=["camera", "model"])
         model.add_metric([camera, counter.detector.name], counter.detector.load_seconds)
         yield model
+        yield from self._precision(camera, counter.detector)
         yield from self._lines_and_zones(camera, self.metrics.latest)
         yield from self._grabber(camera)
         yield from self._influx(camera)
+
+    @staticmethod
+    def _precision(camera: str, detector: Any) -> Iterator[Metric]:
+        """The arithmetic running now and, with ``precision: auto``, what was measured to choose it."""
+        running = GaugeMetricFamily(f"{PREFIX}_precision", "1 for the arithmetic the detector runs in",
+                                    labels=["camera", "model", "precision"])
+        running.add_metric([camera, detector.name, getattr(detector, "precision", "fp32")], 1)
+        yield running
+        choice = getattr(detector, "precision_choice", None)  # Detector's attributes; a stand-in may lack them
+        if choice is None or choice.speedup is None:
+            return
+        speedup = GaugeMetricFamily(f"{PREFIX}_int8_speedup", "Measured FP32 time over INT8 time per frame on this "
+                                    "CPU (precision auto)", labels=["camera", "model", "cpu", "chosen"])
+        speedup.add_metric([camera, detector.name, choice.cpu, choice.precision], choice.speedup)
+        yield speedup
+        agreement = GaugeMetricFamily(f"{PREFIX}_int8_agreement", "F1 of INT8's boxes against FP32's on the probe "
+                                      "frames (precision auto)", labels=["camera", "model"])
+        agreement.add_metric([camera, detector.name], choice.agreement)
+        yield agreement
 
     @staticmethod
     def _lines_and_zones(camera: str, message: dict[str, Any]) -> Iterator[Metric]:

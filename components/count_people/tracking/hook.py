@@ -15,11 +15,11 @@ normalised to the frame like ``boxes``; every per-class mapping holds every conf
 Totals are saved to ``state_file`` whenever they change and restored at start for every line
 whose points are unchanged; changing ``counts_reset`` to a new value zeroes them once.
 
-With ``count_from: tracks`` the message's ``count``/``counts`` are those of the confirmed tracks
-seen in this frame (or in the last ``count_hold_frames``) instead of the raw detections: a person
-detected weakly in one frame (below ``tracker_high_threshold`` but above ``threshold``) still
-counts when the weak box continues their track, and a one-frame false positive never does
-(docs/content/how-to/detectors.md, "Counting from tracks").
+With ``count_from`` other than ``detections`` the message's ``count``/``counts`` are what
+``counting.FrameCounter`` counts (confirmed tracks, or detections fused with track support, or
+``auto``'s choice at the camera's measured rate) instead of the raw detections
+(docs/content/how-to/detectors.md, "What is counted"). Every time constant is in seconds and
+every frame's time is its capture time, so the tracker predicts over the real interval.
 """
 
 from __future__ import annotations
@@ -34,28 +34,24 @@ from count_people.config import Part, Settings
 from count_people.detectors.base import Detection
 from count_people.frames.base import Frame
 from count_people.hooks import FrameHook, LoopState
+from count_people.tracking.counting import FrameCounter, count_policy, tracker_params
 from count_people.tracking.line_zone import LineCounter
 from count_people.tracking.state import StateWriter, check_writable, read_state
-from count_people.tracking.tracker import Track, Tracker, TrackerParams
+from count_people.tracking.tracker import Track, Tracker
 from count_people.tracking.zones import ZoneCounter
 
-
-def tracker_params(settings: Settings) -> TrackerParams:
-    return TrackerParams(
-        high_threshold=settings.tracker_high_threshold,
-        match_iou=settings.tracker_match_iou,
-        lost_frames=settings.tracker_lost_frames,
-        confirm_frames=settings.tracker_confirm_frames,
-    )
+#: Keys whose change rebuilds what a message counts (the tracker's keys are Part.TRACKER's).
+COUNT_KEYS = frozenset({"count_from", "count_hold_s", "count_window_s", "tracker_high_threshold", "tracker_match_iou",
+                        "tracker_lost_s", "tracker_confirm_s", "threshold", "model", "params", "model_defaults"})
 
 
 def per_class(counts: Counter[str], classes: Sequence[str]) -> dict[str, int]:
     return {**dict.fromkeys(classes, 0), **counts}
 
 
-def count_tracks(message: dict[str, Any], tracked: Sequence[Detection], classes: Sequence[str]) -> None:
-    """Replace the message's per-frame detection counts with those of the tracks (``Tracker.counted``)."""
-    counts = per_class(Counter(d.label for d in tracked if d.label in classes), classes)
+def count_tracks(message: dict[str, Any], counted: Counter[str], classes: Sequence[str]) -> None:
+    """Replace the message's per-frame detection counts with what ``FrameCounter`` counted."""
+    counts = per_class(Counter({label: n for label, n in counted.items() if label in classes}), classes)
     message["counts"] = counts
     message["count"] = counts[classes[0]]
 
@@ -68,6 +64,7 @@ class LinesAndZones(FrameHook):
         self.clock = clock  # epoch seconds of ``since``: the clock the scheduled resets compare with
         self.settings = settings
         self.tracker = Tracker(tracker_params(settings))
+        self.counter = self._counter(settings)
         self.lines: list[LineCounter] = []
         self.zones = [ZoneCounter(spec) for spec in settings.zones]
         self.since: dict[str, float] = {}
@@ -88,7 +85,7 @@ class LinesAndZones(FrameHook):
         now = self.clock()
         self.lines, self.since = [], {}
         for spec in settings.lines:
-            counter = LineCounter(spec, settings.tracker_lost_frames)
+            counter = LineCounter(spec, settings.tracker_lost_s)
             old = previous.get(spec.name)
             if old and [tuple(p) for p in old["points"]] == list(spec.points):
                 counter.totals = {d: Counter(old[d]) for d in ("in", "out")}
@@ -120,20 +117,29 @@ class LinesAndZones(FrameHook):
             },
         }
 
+    @staticmethod
+    def _counter(settings: Settings) -> FrameCounter | None:
+        """None where the message's count already is the answer: detections at the detector's own threshold."""
+        policy = count_policy(settings)
+        (_, first), *others = policy.modes
+        if not others and first.mode == "detections" and first.threshold <= settings.threshold:
+            return None
+        return FrameCounter(policy)
+
     def annotate(self, frame: Frame, detections: Sequence[Detection], message: dict[str, Any]) -> None:
         with self._lock:
-            from_tracks = self.settings.count_from == "tracks"
-            if not self.lines and not self.zones and not from_tracks:
+            now = frame.capture_time
+            classes = self.settings.classes
+            if self.counter is not None:
+                count_tracks(message, self.counter.count(detections, now), classes)
+            if not self.lines and not self.zones:
                 return
             height, width = frame.image.shape[:2]
-            classes = self.settings.classes
-            tracks = self.tracker.update(detections)
+            tracks = self.tracker.update(detections, now)
             self.tracks, self.frame_size = tracks, (width, height)
-            if from_tracks:
-                count_tracks(message, self.tracker.counted(self.settings.count_hold_frames), classes)
             lines, changed = {}, False
             for counter in self.lines:
-                crossed = counter.update(tracks, (width, height))
+                crossed = counter.update(tracks, (width, height), now)
                 changed = changed or any(crossed.values())
                 lines[counter.spec.name] = {
                     "points": [list(p) for p in counter.spec.points],
@@ -175,7 +181,9 @@ class LinesAndZones(FrameHook):
         with self._lock:
             if Part.TRACKER in parts:
                 self.tracker = Tracker(tracker_params(settings))
-            if parts & {Part.TRACKER, Part.REGIONS}:  # a line counter holds tracker_lost_frames
+            if self.settings.changed_keys(settings) & COUNT_KEYS:
+                self.counter = self._counter(settings)
+            if parts & {Part.TRACKER, Part.REGIONS}:  # a line counter holds tracker_lost_s
                 self._build_lines(settings, self._snapshot(self.settings))
                 self.zones = [ZoneCounter(spec) for spec in settings.zones]
             self.settings = settings

@@ -14,7 +14,7 @@ Three rules keep the count honest where trackers are not:
 * **Segment.** The path from the last point clearly on the old side to the first point clearly on
   the new side must pass through the drawn segment, not the infinite line through it.
 * **Id hand-over.** A new track id inherits the side of a track of the same class that vanished
-  nearby recently (within ``lost_frames`` and one box height), so an id switch next to the
+  nearby recently (within ``lost_s`` seconds and one box height), so an id switch next to the
   line neither counts twice nor loses the crossing.
 """
 
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from count_people.geometry import Box, LineSpec, Point, anchor_point
-from count_people.tracking.tracker import Track
+from count_people.tracking.tracker import TIME_SLACK_S, Track
 
 #: Hand-over radius in box heights of the vanished track.
 HANDOVER_DISTANCE = 1.0
@@ -42,7 +42,7 @@ class _Side:
     point: Point  # last anchor clearly on ``side`` (pixels)
     anchor: Point  # latest anchor (pixels)
     height: float
-    seen: int  # frame number last seen
+    seen: float  # timestamp (s) of the frame it was last seen in
 
 
 @dataclass(frozen=True)
@@ -81,22 +81,23 @@ class PixelLine:
 
 
 class Vanishing(Protocol):
-    """What ``hand_over`` needs of a per-track state: its class, latest anchor, box height, last frame seen."""
+    """What ``hand_over`` needs of a per-track state: its class, latest anchor, box height, when last seen (s)."""
 
     label: str
     anchor: Point
     height: float
-    seen: int
+    seen: float
 
 
 StateT = TypeVar("StateT", bound=Vanishing)
 
 
-def hand_over(states: dict[int, StateT], track: Track, p: Point, present: set[int], frame: int) -> StateT | None:
-    """Move the state of the nearest recently vanished same-class track to ``track`` (an id switch), if any."""
+def hand_over(states: dict[int, StateT], track: Track, p: Point, present: set[int], now: float) -> StateT | None:
+    """Move the state of the nearest same-class track that vanished before ``now`` to ``track`` (an id switch),
+    if any."""
     best, best_distance = None, math.inf
     for key, state in states.items():
-        if key in present or state.label != track.label or state.seen >= frame:
+        if key in present or state.label != track.label or state.seen >= now:
             continue
         distance = math.dist(state.anchor, p)
         if distance <= HANDOVER_DISTANCE * state.height and distance < best_distance:
@@ -110,16 +111,14 @@ def hand_over(states: dict[int, StateT], track: Track, p: Point, present: set[in
 class LineCounter:
     """In/out totals of one line; feed it the tracks of every frame with ``update``."""
 
-    def __init__(self, spec: LineSpec, lost_frames: int = 30) -> None:
+    def __init__(self, spec: LineSpec, lost_s: float = 1.2) -> None:
         self.spec = spec
-        self.lost_frames = lost_frames
+        self.lost_s = lost_s
         self.totals: dict[str, Counter[str]] = {"in": Counter(), "out": Counter()}
         self._states: dict[int, _Side] = {}
-        self._frame = 0
 
-    def update(self, tracks: Sequence[Track], frame_size: tuple[int, int]) -> dict[str, Counter[str]]:
-        """Advance one frame; returns this frame's crossings {"in": {label: n}, "out": ...}."""
-        self._frame += 1
+    def update(self, tracks: Sequence[Track], frame_size: tuple[int, int], now: float) -> dict[str, Counter[str]]:
+        """Advance to the frame taken at ``now`` (s); returns its crossings {"in": {label: n}, "out": ...}."""
         line = PixelLine.of(self.spec, frame_size)
         crossed: dict[str, Counter[str]] = {"in": Counter(), "out": Counter()}
         present = {t.id for t in tracks}
@@ -128,15 +127,15 @@ class LineCounter:
             distance, band = line.distance(p), line.band(track.box, self.spec.margin)
             side = 1 if distance > band else -1 if distance < -band else 0
             height = track.box[3] - track.box[1]
-            state = self._states.get(track.id) or hand_over(self._states, track, p, present, self._frame)
+            state = self._states.get(track.id) or hand_over(self._states, track, p, present, now)
             if state is None:
-                state = self._states[track.id] = _Side(track.label, side, p, p, height, self._frame)
+                state = self._states[track.id] = _Side(track.label, side, p, p, height, now)
             if side:
                 if state.side and side != state.side and line.through_segment(state.point, p):
                     crossed["in" if side > 0 else "out"][track.label] += 1
                 state.side, state.point = side, p
-            state.anchor, state.height, state.seen = p, height, self._frame
-        for key in [k for k, s in self._states.items() if self._frame - s.seen > self.lost_frames]:
+            state.anchor, state.height, state.seen = p, height, now
+        for key in [k for k, s in self._states.items() if now - s.seen > self.lost_s + TIME_SLACK_S]:
             del self._states[key]
         for direction, counts in crossed.items():
             self.totals[direction].update(counts)

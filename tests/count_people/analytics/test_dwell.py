@@ -19,7 +19,7 @@ def visits(path: list[float], margin: float = 0.25) -> list[list[float]]:
     dwell = ZoneDwell(spec, DwellConfig())
     completed = []
     for second, x in enumerate(path):
-        track = Track("person", person(x).box, 0.9, None, id=1)  # type: ignore[arg-type]
+        track = Track("person", person(x).box, 0.9, None, 0.0, 0.0, id=1)  # type: ignore[arg-type]
         completed.append(dwell.update([track], (640, 480), float(second)))
     return completed
 
@@ -39,7 +39,7 @@ def test_a_passer_by_touching_the_border_makes_no_visit():
 
 
 def test_a_track_lost_inside_ends_its_visit_at_its_last_time_seen(tmp_path):
-    settings = analytics_settings(tmp_path, lines={}, zones=LEFT, tracker_lost_frames=3)
+    settings = analytics_settings(tmp_path, lines={}, zones=LEFT, tracker_lost_s=3)
     analytics = Analytics(settings, Clock())
     camera = Camera(analytics, settings)
     messages = [camera.frame([person(x)], float(t)) for t, x in enumerate([350, 330, 310, 290, 270])]  # in from t 2

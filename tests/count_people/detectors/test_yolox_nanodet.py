@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from count_people.config import Settings
 from count_people.detectors import detector_config
-from count_people.detectors.catalog import CATALOG
+from count_people.detectors.calibration import load_calibration
 from support import shared_path
 from yolo_models import load_yolo
 
@@ -130,8 +130,12 @@ def test_boxes_agree_with_the_reference_decoding(family, backend):
 def test_catalog_defaults_apply_to_a_known_model_left_at_defaults():
     model = shared_path(YOLOX)
     detector = load_yolo(detector="onnxruntime", model=model)  # no labels, threshold or layout given
-    expected = CATALOG["yolox_nano_416_coco.onnx"]
-    assert detector.config.threshold == expected["threshold"] != Settings().threshold
+    calibrated = load_calibration(str(model))
+    assert detector.config.threshold == calibrated["floor"]  # count_from auto: weak boxes continue tracks
+    assert detector.config.nms_threshold == calibrated["nms_threshold"]
+    from_detections = detector_config(Settings().updated({"detector": "onnxruntime", "model": str(model),
+                                                          "count_from": "detections"}))
+    assert from_detections.threshold == calibrated["modes"]["detections"]["threshold"]
     assert detector.config.labels == str(model.parent / "coco.names")
     assert detector.layout == "yolox" and "person" in detector.class_names
 
@@ -144,12 +148,14 @@ def test_catalog_defaults_apply_to_a_known_model_left_at_defaults():
 
 
 @pytest.mark.shared
-def test_catalog_gives_the_body_model_its_alias_and_measured_thresholds():
+def test_catalog_gives_the_body_model_its_alias_and_calibrated_thresholds():
     folder = shared_path("models/yolo-fastest")
     detector = load_yolo(detector="opencv", model=folder / "yolo-fastest-1.1_body.cfg",
                          params=folder / "yolo-fastest-1.1_body.weights")
     assert detector.class_names == ("person",)
-    assert (detector.config.threshold, detector.config.nms_threshold) == (0.48, 0.55)
+    calibrated = load_calibration(*(str(folder / f"yolo-fastest-1.1_body.{ext}") for ext in ("cfg", "weights")))
+    assert (detector.config.threshold, detector.config.nms_threshold) == (calibrated["floor"],
+                                                                          calibrated["nms_threshold"])
 
 
 def test_a_model_outside_the_catalog_gets_no_defaults(tmp_path):

@@ -59,3 +59,14 @@ def test_evaluate_rejects_a_frame_file_source(capsys, tmp_path):
     (tmp_path / "gt" / "gt.txt").write_text("1,1,0,0,1,1,1\n")
     assert main(["evaluate", "--source", str(tmp_path / "frame.jpg")]) == 2
     assert "needs a video file or a folder of images" in capsys.readouterr().err
+
+
+@pytest.mark.shared
+def test_rates_give_a_table_per_count_mode_and_rate(capsys):
+    video = shared_path("footage/TUD-Campus/TUD-Campus.mp4")
+    (table,) = evaluate(capsys, {**body_model(), "source": video}, "--rates=1,5,25").values()
+    assert set(table) == {"detections", "smoothed", "tracks", "fused", "auto"}
+    assert set(table["detections"]) == {"1.0", "5.0", "25.0"}
+    # every frame is evaluated once at whole steps, and a detection count does not depend on its neighbours
+    assert table["detections"]["1.0"] == table["detections"]["5.0"] == table["detections"]["25.0"]
+    assert table["tracks"]["1.0"] > table["tracks"]["25.0"]  # 1 s apart, tracks are rarely confirmed

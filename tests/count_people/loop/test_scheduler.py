@@ -117,3 +117,41 @@ def test_each_camera_reads_its_own_files_whatever_the_shared_defaults_say(tmp_pa
     a, b = settings.camera_settings()
     assert (a.source, a.grabber_status, a.state_file) == (str(tmp_path / "a.jpg"), "", "counts-a.json")
     assert (b.source, b.grabber_status, b.state_file) == (str(tmp_path / "b.jpg"), "/x/b.json", "counts-b.json")
+
+
+def test_precision_auto_counts_in_fp32_at_once_and_switches_when_measured(tmp_path, fast_params, monkeypatch):
+    """INT8 calibration can take minutes on a small CPU: counting must not wait for it."""
+    from count_people.detectors.precision import PrecisionChoice
+    from count_people.loop import scheduler
+    from count_people.observability.metrics import _LiveCollector
+
+    release = threading.Event()
+
+    def slow_measure(settings, fp32, exclusive):
+        release.wait(30)  # calibrating...
+        int8 = fp32.retuned(fp32.config)
+        int8.precision = "int8"
+        return int8, PrecisionChoice("int8", "test cpu [avx2]", 20.0, 10.0, 0.97, "fastest")
+
+    monkeypatch.setattr(scheduler, "measure", slow_measure)
+    settings = camera_settings(tmp_path, fast_params, []).updated({"precision": "auto",
+                                                                   "source": str(tmp_path / "frame.jpg")})
+    feeder = FrameFeeder(tmp_path / "frame.jpg", fps=10)
+    loop = MultiCameraLoop(settings)
+    running = Running(loop)
+    try:
+        wait_for(lambda: running.processed("camera-1") >= 2, 30, what="counting before INT8 is ready")
+        assert loop.slots["camera-1"].loop.detector.precision == "fp32"
+        release.set()
+        wait_for(lambda: loop.slots["camera-1"].loop.detector.precision == "int8", 10, what="the switch")
+        view = loop.slots["camera-1"].loop.detector
+        assert view.precision_choice.speedup == 2.0 and loop.detector.precision == "int8"
+        families = _LiveCollector._precision("camera-1", view)
+        exported = {m.name.removeprefix("people_counter_"): m.samples[0] for m in families}
+        assert exported["precision"].labels["precision"] == "int8"
+        assert exported["int8_speedup"].value == 2.0 and exported["int8_speedup"].labels["cpu"] == "test cpu [avx2]"
+        done = running.processed("camera-1")
+        wait_for(lambda: running.processed("camera-1") > done, 10, what="counting on after the switch")
+    finally:
+        running.end()
+        feeder.stop()

@@ -17,13 +17,13 @@ WIDTH, HEIGHT = 40.0, 100.0  # margin 0.25 -> the anchor must be 10 px past x = 
 def track(track_id: int, x: float, label: str = "person", y: float = 300.0) -> Track:
     """A confirmed track whose anchor (bottom centre) is at (x, y)."""
     box = (x - WIDTH / 2, y - HEIGHT, x + WIDTH / 2, y)
-    return Track(label, box, 0.9, KalmanBoxFilter(box), id=track_id)
+    return Track(label, box, 0.9, KalmanBoxFilter(box), 0.0, 0.0, id=track_id)
 
 
 def run(spec: LineSpec, frames: list[list[Track]]) -> tuple[dict[str, int], dict[str, int]]:
     counter = LineCounter(spec)
-    for tracks in frames:
-        counter.update(tracks, FRAME)
+    for index, tracks in enumerate(frames):
+        counter.update(tracks, FRAME, index / 25)
     return dict(counter.totals["in"]), dict(counter.totals["out"])
 
 

@@ -25,7 +25,7 @@ ZONES = {"left": [[0, 0], [0.5, 0], [0.5, 1], [0, 1]], "right": {"polygon": [[0.
 
 def settings(tmp_path: Path, **changes) -> Settings:
     base = {"lines": DOOR, "state_file": str(tmp_path / "counts.json"), "classes": "person,car",
-            "tracker_confirm_frames": 1}
+            "tracker_confirm_s": 0}
     return Settings().updated({**base, **changes})
 
 
@@ -37,7 +37,7 @@ def feed(hook: LinesAndZones, xs_per_frame: list[list[float]], label: str = "per
     messages = []
     for index, xs in enumerate(xs_per_frame):
         message = {"schema": 2}
-        hook.annotate(Frame(IMAGE, 0.0, 0.0, index), [person(x, label) for x in xs], message)
+        hook.annotate(Frame(IMAGE, index / 25, 0.0, index), [person(x, label) for x in xs], message)
         messages.append(message)
     return messages
 
