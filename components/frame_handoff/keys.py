@@ -231,6 +231,16 @@ def recipe_value(field: dataclasses.Field) -> Any:
     return config_value(field.metadata.get("component_default", field.default))
 
 
+def in_recipe(fields: Sequence[dataclasses.Field]) -> list[dataclasses.Field]:
+    """The keys a recipe's DefaultConfiguration lists (a few are always set by the recipe or the device instead)."""
+    return [f for f in fields if f.metadata.get("recipe", True)]
+
+
+def table_row(cells: Sequence[str]) -> str:
+    """One row of a generated Markdown table, a ``|`` inside a cell escaped."""
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+
+
 def yaml_block(fields: Sequence[dataclasses.Field], indent: str = "    ") -> list[str]:
     """``key: value`` lines of a recipe's DefaultConfiguration, each under its help (and note) as a comment.
     Values are written as JSON, which is valid YAML, so this needs no YAML library."""

@@ -19,14 +19,14 @@ GRABBER_END = "    # END generated"
 
 
 def _grabber_row(field: dataclasses.Field) -> str:
-    from frame_handoff.keys import config_key, recipe_value
+    from frame_handoff.keys import config_key, recipe_value, table_row
     from gst_grabber.config import OPTIONS, env_var
 
     kind = field.metadata["kind"]
     variable = f"`{env_var(field)}`" if field in OPTIONS else "(Run step)"
     shown = json.dumps(recipe_value(field)) if field.metadata.get("recipe", True) else "(fixed)"
     cells = [f"`{config_key(field)}`", variable, kind.type, f"`{shown}`", kind.range, field.metadata["help"]]
-    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+    return table_row(cells)
 
 
 def grabber_reference() -> str:
@@ -44,11 +44,10 @@ def grabber_reference() -> str:
 
 
 def grabber_recipe_block(text: str) -> str:
-    from frame_handoff.keys import keys, replace_block, yaml_block
+    from frame_handoff.keys import in_recipe, keys, replace_block, yaml_block
     from gst_grabber.config import OPTIONS, RecipeKeys
 
-    fields = [f for f in (*OPTIONS, *keys(RecipeKeys)) if f.metadata.get("recipe", True)]
-    return replace_block(text, GRABBER_BEGIN, GRABBER_END, yaml_block(fields))
+    return replace_block(text, GRABBER_BEGIN, GRABBER_END, yaml_block(in_recipe((*OPTIONS, *keys(RecipeKeys)))))
 
 
 def generated(root: Path) -> dict[Path, str]:

@@ -99,8 +99,9 @@ def counter_cameras(configuration: Mapping[str, Any]) -> list[Any]:
     counter parses them, so that the grants name the topics it will publish on (each camera may set its own)."""
     from count_people.config import Settings
     from count_people.errors import UserError
+    from frame_handoff.keys import in_recipe
 
-    names = {key.name for key in Settings.options() if key.metadata.get("recipe", True)}  # not publish, thing_name
+    names = {key.name for key in in_recipe(Settings.options())}  # not publish, thing_name
     try:
         settings = Settings().updated({k: v for k, v in configuration.items() if k in names},
                                       origin="counter configuration")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from frame_handoff.cameras import ENTRY_SCHEMA, GRABBER_KEYS, SECRET_KEY
-from frame_handoff.keys import config_value, keys, recipe_value, replace_block, yaml_block
+from frame_handoff.keys import config_value, in_recipe, keys, recipe_value, replace_block, table_row, yaml_block
 
 from count_people.config.loader import ENV_PREFIX
 from count_people.config.settings import CAMERA_KEYS, FIELDS, SECTIONS, Greengrass, part_of
@@ -34,7 +34,7 @@ def shown_default(field: dataclasses.Field) -> str:
 def recipe_fields() -> list[dataclasses.Field]:
     """The keys of the component's DefaultConfiguration: every key the component takes from its configuration (a
     few are always set by the recipe or the device instead)."""
-    return [f for f in (*FIELDS.values(), *keys(Greengrass)) if f.metadata.get("recipe", True)]
+    return in_recipe((*FIELDS.values(), *keys(Greengrass)))
 
 
 def recipe_defaults() -> dict[str, Any]:
@@ -82,7 +82,7 @@ def _row(field: dataclasses.Field) -> str:
     part = part_of(field.name) if field.name in FIELDS else field.metadata.get("part", Greengrass.PART)
     cells = [f"`{field.name}`", kind.type, f"`{shown_default(field)}`", kind.range, part.value,
              "yes" if field.name in CAMERA_KEYS else "", field.metadata["help"]]
-    return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+    return table_row(cells)
 
 
 def reference() -> str:
