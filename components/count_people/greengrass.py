@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 from collections.abc import Mapping
 from typing import Any
+
+from frame_handoff.keys import SECRET_ARN
 
 from count_people.comms.backoff import Backoff
 from count_people.comms.ipc import SEND_TIMEOUT_S, connect_ipc, greengrass_environment, rejection, require_ipc
@@ -32,8 +33,6 @@ from count_people.errors import UserError
 
 log = logging.getLogger("count_people.greengrass")
 
-#: A Secrets Manager secret ARN (AWS Secrets Manager API reference, "ARN format"): all a proposal is checked for.
-SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+")
 START_ATTEMPTS = 4
 #: How often the configuration thread looks whether a secret needs reading again.
 SECRET_LOOK_S = 1.0

@@ -16,6 +16,7 @@ import datetime
 import json
 import math
 import os
+import re
 import stat
 import textwrap
 from collections.abc import Mapping, Sequence
@@ -229,6 +230,11 @@ def config_value(value: Any) -> Any:
 def recipe_value(field: dataclasses.Field) -> Any:
     """The key's value in a recipe's DefaultConfiguration: the component's own default where it differs."""
     return config_value(field.metadata.get("component_default", field.default))
+
+
+#: A Secrets Manager secret ARN (AWS Secrets Manager API reference, "ARN format"): what the components' *_secret_arn
+#: keys must look like, checked by ggctl before deploying and by the counter when validating a deployment.
+SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+")
 
 
 def in_recipe(fields: Sequence[dataclasses.Field]) -> list[dataclasses.Field]:

@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from frame_handoff.keys import SECRET_ARN
 
 from ggctl import models as model_files
 from ggctl.errors import GgctlError
 from ggctl.project import COUNTER, GRABBER, Artifact, Component
-
-SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")
 
 PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
 S3_PREFIX = "s3://"
@@ -115,7 +114,7 @@ def secret_arns(key: str, configuration: Mapping[str, Any]) -> list[str]:
     arns = []
     for name in SECRET_ARN_KEYS[key]:
         value = configuration.get(name) or ""
-        if value and not SECRET_ARN.match(str(value)):
+        if value and not SECRET_ARN.fullmatch(str(value)):
             raise GgctlError(f"{name} must be a Secrets Manager secret ARN "
                              f"(arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME), got {value!r}")
         if value:
