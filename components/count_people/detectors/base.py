@@ -30,6 +30,14 @@ class Detection:
     box: tuple[float, float, float, float]  # x0, y0, x1, y1
 
 
+def tall_enough(detections: list[Detection], min_height: float) -> list[Detection]:
+    """``detections`` at least ``min_height`` pixels tall: a scene's far-away, reflected or pictured people are
+    smaller than anyone it should count, whatever the model's confidence in them."""
+    if min_height <= 0:
+        return detections
+    return [d for d in detections if d.box[3] - d.box[1] >= min_height]
+
+
 @dataclass(frozen=True)
 class DetectorConfig:
     """The part of ``Settings`` a backend reads, typed and frozen; fields are named like the Settings keys.
@@ -41,6 +49,7 @@ class DetectorConfig:
     model: str
     threshold: float
     classes: tuple[str, ...]
+    min_box_height: float
 
     @classmethod
     def from_settings(cls: type[ConfigT], settings: Settings) -> ConfigT:
@@ -108,7 +117,8 @@ class StagedDetector(Detector):
     """A detector split into its three stages, so a benchmark can tell where a frame's time goes.
 
     ``detect`` is exactly ``postprocess(forward(inputs), context)`` with ``inputs, context =
-    prepare(image)``; timing the stages therefore times the production path, not a copy of it.
+    prepare(image)``, less the boxes below ``min_box_height``; timing the stages therefore times the
+    production path, not a copy of it.
     """
 
     @abstractmethod
@@ -125,4 +135,5 @@ class StagedDetector(Detector):
 
     def detect(self, image: np.ndarray) -> list[Detection]:
         inputs, context = self.prepare(image)
-        return self.postprocess(self.forward(inputs), context)
+        return tall_enough(self.postprocess(self.forward(inputs), context),
+                           self.config.min_box_height * image.shape[0])

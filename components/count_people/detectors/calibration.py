@@ -7,10 +7,11 @@ calibrate command writes it and people read it; its fields::
 
     {"format": 1, "model": "<file name>", "sha256": "<fingerprint(): the model (and weights) files measured>",
      "tuned_on": [...], "command": "...",
+     "min_box_height": 0.2,                   # the scene setting tuned with (not applied: set it per camera)
      "nms_threshold": 0.55,                   # detectors with NMS
      "floor": 0.1,                            # detector threshold when tracks support the count
      "modes": {"detections": {"threshold": T}, "tracks": {"threshold": T, "hold_s": S, "confirm_s": S},
-               "fused": {"threshold": T, "hold_s": S}},
+               "fused": {"threshold": T, "hold_s": S, "window_s": S}},
      "auto": [[0.0, "detections"], [7.5, "fused"]],   # count_from auto: mode from each frame rate up
      "held_out": {...}}                       # the evidence: the table on data not tuned on
 """

@@ -4,8 +4,12 @@ Thresholds (``--tune A --report B``): the threshold, NMS and count-mode paramete
 are chosen on the ``--tune`` footage only, and every figure printed and stored is measured on the
 ``--report`` footage, which must be other sequences: a calibration is never reported on what it was
 tuned on. The objective is the mean count MAE over the rates of ``sweep.RATES`` (each sequence
-subsampled, ``sweep.py``); ``auto`` takes, at each rate, the mode with the lowest tuning MAE there,
-detections unless another is lower. ``--write`` stores it beside the model (``detectors/calibration.py``).
+subsampled, ``sweep.py``). Smoothing and track support count at the threshold tuned for detections (only
+their window and hold are tuned): they add what detections miss, and a threshold of their own would fit the
+tuning scene's bias, which another scene does not share. ``auto`` takes, at each rate, the mode with the
+lowest tuning MAE there, detections unless another is lower. ``min_box_height``, a property of the scene
+(the smallest person its labels count), is applied while tuning and recorded in the file. ``--write``
+stores it beside the model (``detectors/calibration.py``).
 
 INT8 (no ``--tune``): the counter also calibrates by itself at its first start with ``precision: int8``,
 on frames of its source; this does it ahead of time, on chosen footage, so the device starts in seconds.
@@ -81,11 +85,11 @@ def tune(footages: Sequence[Footage], with_nms: bool) -> tuple[float | None, dic
     best_detections, nms = min(tried_detections, key=lambda c: sum(tried_detections[c]["pooled"]))
     modes = {"detections": best_detections}
     per_rate = {"detections": tried_detections[best_detections, nms]}
+    threshold = best_detections.threshold  # smoothing and track support add to detections, at their threshold
     grids = {
-        "smoothed": [_mode("smoothed", t, window_s=w) for t, w in itertools.product(THRESHOLDS, WINDOWS_S)],
+        "smoothed": [_mode("smoothed", threshold, window_s=w) for w in WINDOWS_S],
         "tracks": [_mode("tracks", t, h, c) for t, h, c in itertools.product(TRACKER_THRESHOLDS, HOLDS_S, CONFIRMS_S)],
-        "fused": [_mode("fused", t, h, window_s=w)
-                  for t, h, w in itertools.product(TRACKER_THRESHOLDS, HOLDS_S[:2], (0.0, WINDOWS_S[1]))],
+        "fused": [_mode("fused", threshold, h, window_s=w) for h, w in itertools.product(HOLDS_S, (0.0, *WINDOWS_S))],
     }
     for name, grid_of_mode in grids.items():
         tried = {mode: score(mode, nms) for mode in grid_of_mode}
@@ -147,6 +151,7 @@ def calibration(settings: Settings, tune_on: Sequence[Footage], report_on: Seque
     return {
         "format": FORMAT, "model": model.name, "sha256": fingerprint(model, settings.params),
         "tuned_on": [f.name for f in tune_on], "held_out_split": "given" if report_on else split,
+        "min_box_height": settings.min_box_height,
         "rates": list(RATES),
         **({"nms_threshold": nms} if nms is not None else {}), "floor": FLOOR, "modes": entries, "auto": auto,
         "held_out": held_out,

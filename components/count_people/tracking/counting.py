@@ -88,8 +88,8 @@ class FrameCounter:
         self.policy = policy
         self._trackers: dict[CountMode, Tracker] = {}
         self._times: list[float] = []
+        #: Counts of the latest frames, kept across a switch of mode: the modes share the detections' threshold.
         self._history: deque[tuple[float, Counter[str]]] = deque()
-        self._mode: CountMode | None = None
         #: The boxes counted in the latest frame, before smoothing (what precision/recall are measured on).
         self.boxes: list[Detection] = []
 
@@ -105,9 +105,6 @@ class FrameCounter:
         self._times = [*self._times[-(RATE_WINDOW - 1):], now]
         current = self.policy.at(self.fps)
         self.boxes = self._boxes(current, detections, now)
-        if current is not self._mode:
-            self._history.clear()
-            self._mode = current
         self._history.append((now, Counter(d.label for d in self.boxes)))
         while now - self._history[0][0] > current.window_s + TIME_SLACK_S:
             self._history.popleft()

@@ -39,6 +39,18 @@ def test_the_threshold_is_chosen_on_the_tuning_footage_and_reported_on_the_other
     assert result["held_out"]["B"]["detections"][25.0] == 2.0  # the honest, bad, figure
 
 
+def test_smoothing_and_track_support_are_tuned_at_the_detections_threshold(monkeypatch):
+    tried = []
+    scores = calibrate.scores
+    monkeypatch.setattr(calibrate, "scores", lambda footages, policy, *rest: tried.append(policy.modes[0][1])
+                        or scores(footages, policy, *rest))
+    result = calibrate.calibration(SETTINGS, [scene("A", 0.8, 0.6)], [scene("B", 0.6, 0.4)])
+    threshold = result["modes"]["detections"]["threshold"]
+    assert {m.threshold for m in tried if m.mode in ("smoothed", "fused")} == {threshold}
+    assert {m.window_s for m in tried if m.mode == "smoothed"} == set(calibrate.WINDOWS_S)
+    assert result["modes"]["smoothed"]["threshold"] == result["modes"]["fused"]["threshold"] == threshold
+
+
 def test_nothing_is_ever_reported_on_what_was_tuned():
     a = scene("A", 0.8, 0.6)
     with pytest.raises(UserError, match="other than --tune"):
@@ -80,8 +92,8 @@ def test_the_command_writes_the_calibration_beside_the_model_and_prints_held_out
     monkeypatch.setattr(calibrate, "detect", lambda settings, path: scenes[path.name])
     monkeypatch.setattr(calibrate, "candidate_settings", lambda settings: settings)
     assert main(["calibrate", "--detector", "gluoncv", "--model", str(model), "--tune", str(tmp_path / "a.mp4"),
-                 "--report", str(tmp_path / "b.mp4"), "--write"]) == 0
+                 "--report", str(tmp_path / "b.mp4"), "--min-box-height", "0.2", "--write"]) == 0
     written = json.loads(shipped.beside(str(model)).read_text())
-    assert written["tuned_on"] == ["a"] and list(written["held_out"]) == ["b"]
+    assert written["tuned_on"] == ["a"] and list(written["held_out"]) == ["b"] and written["min_box_height"] == 0.2
     assert written["sha256"] == shipped.fingerprint(model)
     assert "| b | 25 |" in capsys.readouterr().out

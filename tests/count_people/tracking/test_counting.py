@@ -43,6 +43,14 @@ def test_a_mode_used_at_two_rates_follows_each_frame_once(monkeypatch):
     assert len(updates) == 3  # a second update at the same time would match every box twice
 
 
+def test_a_switch_of_mode_keeps_the_counts_it_smooths_over():
+    smoothed = mode("smoothed", window_s=0.2)
+    frames = [[person(100)], [person(100)], [person(100), person(300)], [person(100)]]  # a blip in the 3rd frame
+    fixed = run(CountPolicy(((0.0, smoothed),)), frames, fps=10)
+    switched = run(CountPolicy(((0.0, mode("detections")), (5.0, smoothed))), frames, fps=10)  # from the 2nd frame
+    assert switched == fixed == [1, 1, 1, 1]  # the 1st frame's count is in the 3rd's median, as without a switch
+
+
 def test_smoothing_takes_the_median_count_over_the_window():
     flicker = [[person(100)], [person(100), person(300)], [person(100)], [], [person(100)]]
     assert run(CountPolicy(((0.0, mode("smoothed", window_s=0.2)),)), flicker, fps=10) == [1, 2, 1, 1, 1]
