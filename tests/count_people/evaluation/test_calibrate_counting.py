@@ -72,11 +72,19 @@ def test_without_report_footage_each_sequence_is_held_out_in_turn():
 def test_auto_only_takes_a_mode_no_worse_than_detections_on_every_tuning_footage(monkeypatch):
     monkeypatch.setattr(calibrate, "RATES", (1.0, 5.0, 25.0))
     per_rate = {  # MAE at 1, 5, 25 fps
-        "detections": {"A": [1.0, 1.0, 1.0], "B": [1.0, 1.0, 1.0], "pooled": [1.0, 1.0, 1.0]},
-        "fused": {"A": [1.1, 0.5, 0.5], "B": [1.0, 0.9, 1.2], "pooled": [1.05, 0.7, 0.85]},  # 25 fps: worse on B
-        "smoothed": {"A": [1.0, 0.9, 0.95], "B": [1.0, 0.95, 0.95], "pooled": [1.0, 0.93, 0.95]},
+        "detections": {"A": [1.0, 1.0, 1.0], "B": [1.0, 1.0, 1.0], "mean": [1.0, 1.0, 1.0]},
+        "fused": {"A": [1.1, 0.5, 0.5], "B": [1.0, 0.9, 1.2], "mean": [1.05, 0.7, 0.85]},  # 25 fps: worse on B
+        "smoothed": {"A": [1.0, 0.9, 0.95], "B": [1.0, 0.95, 0.95], "mean": [1.0, 0.93, 0.95]},
     }
     assert calibrate.auto_modes(per_rate, ["A", "B"]) == [[0.0, "detections"], [2.24, "fused"], [11.18, "smoothed"]]
+    per_rate["fused"]["B"][2] = 1.0 + calibrate.AUTO_TOLERANCE  # a late count on entry and exit: tolerated
+    assert calibrate.auto_modes(per_rate, ["A", "B"])[-1] == [2.24, "fused"]
+
+
+def test_every_scene_weighs_the_same_however_long_its_video():
+    short, long = scene("short", 0.8, 0.6, frames=10), scene("long", 0.8, 0.2, frames=100)
+    policy = calibrate.fixed(calibrate._mode("detections", 0.5))  # counts short's false positive, not long's
+    assert calibrate.scores([short, long], policy, None, {})["mean"][0] == 0.5  # not 10 / 110
 
 
 def test_the_command_writes_the_calibration_beside_the_model_and_prints_held_out_figures(tmp_path, monkeypatch,
