@@ -90,3 +90,13 @@ def test_every_repository_path_the_pages_name_exists():
                     for path in REPO_PATH.findall(page.read_text(encoding="utf-8"))
                     if "NAME" not in path and not (REPO_ROOT / path).exists()})
     assert not stale, f"paths that do not exist: {stale}"
+
+
+def test_the_accuracy_tables_are_the_shipped_calibrations():
+    """The held-out tables of the detectors page and README are what the shipped calibration files hold."""
+    script = REPO_ROOT / "scripts" / "calibration_tables.py"
+    for page, options in ((DOCS / "content" / "how-to" / "detectors.md", []), (README, ["--summary"])):
+        printed = subprocess.run([sys.executable, str(script), *options], capture_output=True, text=True,
+                                 timeout=60, check=True).stdout.strip()
+        assert printed in page.read_text(encoding="utf-8"), \
+            f"{page.name} is stale: paste what scripts/calibration_tables.py {' '.join(options)} prints"

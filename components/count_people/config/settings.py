@@ -117,7 +117,7 @@ class Detection:
     classes: tuple[str, ...] = key(("person",), "comma-separated classes to count", NAMES, "NAMES", part=Part.LIVE)
     min_box_height: float = key(
         0.0, "boxes shorter than this fraction of the frame height are not detected: people far away, behind "
-        "glass or on posters (0 = every size; about half the height of the smallest person who should count)",
+        "glass or on posters (0 = every size; a little below the height of the smallest person who should count)",
         number(float, 0.0, 1.0), "FRACTION", part=Part.LIVE)
     labels: str | None = key(None, "class names of a YOLO model, one per line (Darknet .names)", OPTIONAL_FILE,
                              "FILE")
