@@ -24,11 +24,11 @@ def calibrations() -> list[dict]:
     return [json.loads(path.read_text(encoding="utf-8")) for path in sorted(SHIPPED.glob(f"*{SUFFIX}"))]
 
 
-def table(rates: list[str]) -> str:
+def table(shipped: list[dict], rates: list[str]) -> str:
     """Every mode's MAE per model, held-out sequence and rate, and whether ``auto`` is within detections'."""
     lines = ["| model | held-out sequence | fps | " + " | ".join(MODES) + " (✓: auto ≤ detections) |",
              "|---|---|---|" + "---|" * len(MODES)]
-    for data in calibrations():
+    for data in shipped:
         for sequence, by_mode in data["held_out"].items():
             for rate in rates:
                 maes = {mode: by_mode[mode][rate] for mode in MODES}
@@ -37,20 +37,20 @@ def table(rates: list[str]) -> str:
                 lines.append(f"| {data['model']} | {sequence} | {float(rate):g} | {cells}{mark} |")
     lines += ["", "| model | tuned on | min_box_height | NMS | detections T | auto: mode from fps |",
               "|---|---|---|---|---|---|"]
-    for data in calibrations():
+    for data in shipped:
         auto = ", ".join(f"{name} from {low:g}" for low, name in data["auto"])
         lines.append(f"| {data['model']} | {' + '.join(data['tuned_on'])} | {data.get('min_box_height', 0)} | "
                      f"{data.get('nms_threshold', '-')} | {data['modes']['detections']['threshold']} | {auto} |")
     return "\n".join(lines)
 
 
-def summary(rates: list[str]) -> str:
+def summary(shipped: list[dict], rates: list[str]) -> str:
     """``auto``'s MAE per model and held-out sequence at ``rates``, detections' (at the first rate) in brackets."""
-    sequences = list(calibrations()[0]["held_out"])
+    sequences = list(shipped[0]["held_out"])
     shown = " / ".join(f"{float(r):g}" for r in rates)
     lines = ["| model | " + " | ".join(f"{s}: auto at {shown} fps (detections)" for s in sequences) + " |",
              "|---|" + "---|" * len(sequences)]
-    for data in calibrations():
+    for data in shipped:
         cells = []
         for sequence in sequences:
             by_mode = data["held_out"][sequence]
@@ -66,7 +66,8 @@ def main() -> int:
     parser.add_argument("--summary", action="store_true", help="README's table: auto (detections) per sequence")
     args = parser.parse_args()
     rates = [f"{float(r)}" for r in args.rates.split(",")]
-    print(summary(rates) if args.summary else table(rates))
+    shipped = calibrations()
+    print(summary(shipped, rates) if args.summary else table(shipped, rates))
     return 0
 
 
